@@ -1,0 +1,78 @@
+"""Typed async clients for game-panel user APIs, one per panel kind, behind one interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from .base import HealthReport, PanelClient
+from .errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotSupported,
+    PanelError,
+    PanelUnavailable,
+    RateLimited,
+    Unauthorized,
+    UserHasServers,
+    ValidationFailed,
+)
+from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .pterodactyl import PelicanClient, PterodactylClient
+from .registry import PanelRegistry
+from .transport import TransportOptions
+
+CLIENTS: dict[PanelKind, type[PanelClient]] = {
+    PanelKind.PTERODACTYL: PterodactylClient,
+    PanelKind.PELICAN: PelicanClient,
+}
+
+
+def create_client(
+    kind: PanelKind | str,
+    base_url: str,
+    api_key: str | SecretStr,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    name: str | None = None,
+    **options: Any,
+) -> PanelClient:
+    """Build the client for `kind`. Extra keyword options become TransportOptions (timeouts, rate limit, …)."""
+    panel_kind = PanelKind(kind)
+    try:
+        cls = CLIENTS[panel_kind]
+    except KeyError:
+        raise NotSupported(f"Panel kind {panel_kind.value!r} is not supported yet.") from None
+    transport_options = TransportOptions(**{"rate_limit": cls.default_rate_limit, **options})
+    return cls(base_url, api_key, session=session, options=transport_options, name=name)
+
+
+__all__ = [
+    "CLIENTS",
+    "Capability",
+    "Conflict",
+    "Forbidden",
+    "HealthReport",
+    "NewUser",
+    "NotFound",
+    "NotSupported",
+    "PanelClient",
+    "PanelError",
+    "PanelKind",
+    "PanelRegistry",
+    "PanelUnavailable",
+    "PanelUser",
+    "PelicanClient",
+    "PterodactylClient",
+    "RateLimited",
+    "TransportOptions",
+    "Unauthorized",
+    "UserChanges",
+    "UserHasServers",
+    "UserPage",
+    "ValidationFailed",
+    "create_client",
+]

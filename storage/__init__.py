@@ -1,0 +1,33 @@
+"""The bot's SQLite storage: open a `Database`, then use the store of the table family you need.
+
+Nothing outside this package writes SQL; each store returns frozen dataclasses, never rows.
+"""
+
+from __future__ import annotations
+
+from storage.audit import AuditEntry, AuditLog, AuditOutcome
+from storage.database import Database
+from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
+from storage.links import Link, LinkMethod, LinkStore, PastLink
+from storage.notifications import CreditBalance, NotificationPrefs, NotificationStore, OutboxItem
+from storage.state import BotState
+
+__all__ = [
+    "AccountAlreadyLinked",
+    "AuditEntry",
+    "AuditLog",
+    "AuditOutcome",
+    "BotState",
+    "CreditBalance",
+    "Database",
+    "Link",
+    "LinkConflict",
+    "LinkMethod",
+    "LinkStore",
+    "MemberAlreadyLinked",
+    "NotificationPrefs",
+    "NotificationStore",
+    "OutboxItem",
+    "PastLink",
+    "StorageError",
+]

@@ -1,0 +1,198 @@
+"""Panel Desk: run a game panel's user accounts from Discord.
+
+`python bot.py` runs the bot; `python bot.py --check` checks settings, database and panels without Discord.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs.common.errors import PanelDeskTree
+from cogs.common.text import NO_MENTIONS
+from discord_endpoints import point_discord_at
+from panel_api import PanelRegistry, create_client
+from settings import Settings, SettingsProblem, load_settings
+from storage import AuditLog, BotState, Database, LinkStore, NotificationStore, StorageError
+
+log = logging.getLogger("panel_desk")
+
+INITIAL_EXTENSIONS = ("cogs.panels",)
+
+
+class PanelDesk(commands.Bot):
+    """The bot. It owns the panel clients and the database and closes them when it closes."""
+
+    settings: Settings
+    panels: PanelRegistry
+    db: Database
+    links: LinkStore
+    audit: AuditLog
+    notifications: NotificationStore
+    state: BotState
+
+    def __init__(self, settings: Settings, panels: PanelRegistry, database: Database) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            tree_cls=PanelDeskTree,
+            help_command=None,
+            allowed_mentions=NO_MENTIONS,
+        )
+        self.settings = settings
+        self.panels = panels
+        self.db = database
+        self.links = LinkStore(database)
+        self.audit = AuditLog(database)
+        self.notifications = NotificationStore(database)
+        self.state = BotState(database)
+
+    async def setup_hook(self) -> None:
+        await self.sync_commands()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await self.panels.close()
+            await self.db.close()
+
+    # --- command registration -------------------------------------------------------------------------------
+
+    def command_payloads(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
+        """Exactly what `tree.sync` would send for `guild` (None: global)."""
+        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+
+    async def sync_commands(self, *, force: bool = False) -> int:
+        """Register commands with Discord only when they changed since the last sync (Discord rate-limits syncs).
+
+        With GUILD_IDS set, commands are registered per guild (instant) instead of globally (cached by clients).
+        """
+        targets: list[discord.Object | None] = [discord.Object(g) for g in self.settings.guild_ids] or [None]
+        count = 0
+        for guild in targets:
+            if guild is not None:
+                self.tree.copy_global_to(guild=guild)
+            payload = self.command_payloads(guild)
+            digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+            key = f"commands_hash:{guild.id if guild else 'global'}"
+            if force or await self.state.get(key) != digest:
+                synced = await self.tree.sync(guild=guild)
+                await self.state.set(key, digest)
+                log.info("registered %d commands %s", len(synced), f"in guild {guild.id}" if guild else "globally")
+            count = len(payload)
+        return count
+
+
+async def create_bot(settings: Settings) -> PanelDesk:
+    """Build the bot with its panel clients, storage and cogs, without contacting Discord or any panel.
+
+    The database file is opened and migrated here, so a bot that exists has a usable database.
+    """
+    point_discord_at(settings.discord_api_base or None, settings.discord_gateway_url or None)
+    clients = {
+        name: create_client(
+            panel.kind,
+            panel.url,
+            panel.api_key,
+            name=name,
+            timeout=panel.timeout,
+            **({"rate_limit": panel.rate_limit} if panel.rate_limit else {}),
+        )
+        for name, panel in settings.all_panels().items()
+    }
+    database = await Database.open(settings.database_path)
+    bot = PanelDesk(settings, PanelRegistry(clients, settings.default_panel_name), database)
+    for extension in INITIAL_EXTENSIONS:
+        await bot.load_extension(extension)
+    return bot
+
+
+def command_names(bot: PanelDesk) -> list[str]:
+    """Every slash command path the bot registers, e.g. 'panel status'."""
+    names: list[str] = []
+
+    def walk(command: app_commands.Command[Any, ..., Any] | app_commands.Group) -> None:
+        if isinstance(command, app_commands.Group):
+            for child in command.commands:
+                walk(child)
+        else:
+            names.append(command.qualified_name)
+
+    for command in bot.tree.get_commands():
+        if isinstance(command, app_commands.Command | app_commands.Group):
+            walk(command)
+    return sorted(names)
+
+
+async def run_check(settings: Settings) -> int:
+    """`--check`: settings, database, each panel, and the commands, without ever contacting Discord."""
+    ok = True
+    print("Settings: loaded.")
+    bot = await create_bot(settings)
+    try:
+        print(f"Database: {settings.database_path} ready (schema version {bot.db.schema_version}).")
+        for name, client in bot.panels.items():
+            report = await client.check()
+            ok &= report.ok
+            default = ", default" if name == bot.panels.default_name else ""
+            print(f"Panel {name!r} ({client.display_name} at {client.base_url}{default}): {report.detail}")
+            features = ", ".join(sorted(c.value for c in client.capabilities)) or "users only"
+            print(f"  capabilities: {features}")
+        if not settings.admin_role_ids:
+            print("Warning: ADMIN_ROLE_IDS is empty, so nobody can use the admin commands.")
+        names = command_names(bot)
+        where = f"guilds {', '.join(map(str, settings.guild_ids))}" if settings.guild_ids else "globally"
+        print(f"Slash commands ({len(names)}, registered {where}): " + ", ".join(f"/{n}" for n in names))
+    finally:
+        await bot.panels.close()
+        await bot.db.close()
+    print("All good." if ok else "Some checks failed; see above.")
+    return 0 if ok else 1
+
+
+async def run_bot(settings: Settings) -> None:
+    async with await create_bot(settings) as bot:
+        await bot.start(settings.discord_token.get_secret_value())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="check settings, database and panels, then exit")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsProblem as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    try:
+        if args.check:
+            return asyncio.run(run_check(settings))
+        asyncio.run(run_bot(settings))
+    except discord.LoginFailure:
+        print("Discord refused DISCORD_TOKEN: reset the token in the developer portal and update it.", file=sys.stderr)
+        return 2
+    except discord.PrivilegedIntentsRequired:
+        print("Enable the intents the bot needs under Bot > Privileged Gateway Intents.", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"The database could not be opened: {exc}. Check DATABASE_PATH.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

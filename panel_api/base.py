@@ -1,0 +1,168 @@
+"""The interface every panel client implements, and the behaviour they share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import ClassVar
+
+import aiohttp
+from pydantic import SecretStr
+
+from .errors import Forbidden, NotSupported, PanelError, PanelUnavailable, Unauthorized
+from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .transport import Transport, TransportOptions
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """What `bot.py --check` prints for one panel."""
+
+    reachable: bool
+    key_accepted: bool | None
+    detail: str
+    users_total: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and bool(self.key_accepted)
+
+
+class PanelClient(ABC):
+    """One panel connection. An async context manager; closing it closes the session it owns.
+
+    Subclasses set `kind`, `display_name`, `capabilities` and implement the abstract operations. Operations a
+    panel lacks keep the defaults here, which raise NotSupported with a sentence naming the panel.
+    """
+
+    kind: ClassVar[PanelKind]
+    display_name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    default_rate_limit: ClassVar[int] = 60
+    iter_page_size: ClassVar[int] = 100
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | SecretStr,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        options: TransportOptions | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.name = name or self.kind.value
+        self._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
+        self.transport = Transport(
+            base_url,
+            self._sign,
+            session=session,
+            options=options or TransportOptions(rate_limit=self.default_rate_limit),
+            panel_label=f"the {self.display_name} panel",
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.transport.base_url
+
+    def _sign(self, method: str, url: str, body: bytes) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} url={self.base_url!r}>"
+
+    async def __aenter__(self) -> PanelClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def not_supported(self, what: str) -> NotSupported:
+        return NotSupported(f"{self.display_name} panels cannot {what}.")
+
+    # --- operations every panel has -------------------------------------------------------------------------
+
+    @abstractmethod
+    async def list_users(self, page: int = 1, per_page: int = 50, search: str | None = None) -> UserPage: ...
+
+    @abstractmethod
+    async def get_user(self, user_id: str) -> PanelUser: ...
+
+    @abstractmethod
+    async def create_user(self, user: NewUser) -> PanelUser: ...
+
+    @abstractmethod
+    async def update_user(self, user_id: str, changes: UserChanges) -> PanelUser: ...
+
+    @abstractmethod
+    async def delete_user(self, user_id: str) -> None: ...
+
+    async def iter_users(self, search: str | None = None) -> AsyncIterator[PanelUser]:
+        """Every user, page by page. An account that moves between pages while we read is yielded once."""
+        seen: set[str] = set()
+        page = 1
+        while True:
+            result = await self.list_users(page=page, per_page=self.iter_page_size, search=search)
+            for user in result.items:
+                if user.id not in seen:
+                    seen.add(user.id)
+                    yield user
+            if not result.items or page >= result.total_pages:
+                return
+            page += 1
+
+    async def find_user(self, query: str) -> PanelUser | None:
+        """The user whose email, username or external id is exactly `query` (emails compared case-insensitively)."""
+        query = query.strip()
+        if not query:
+            return None
+        wanted = query.casefold()
+        async for user in self.iter_users(search=query):
+            if user.email.casefold() == wanted or user.username.casefold() == wanted:
+                return user
+            if user.external_id is not None and user.external_id == query:
+                return user
+        return None
+
+    # --- operations only some panels have --------------------------------------------------------------------
+
+    async def account_for_key(self, client_api_key: str) -> PanelUser:
+        """The account that owns a client API key: proof that whoever holds the key owns the account."""
+        raise self.not_supported("tell who owns a client API key")
+
+    async def suspend_user(self, user_id: str, reason: str | None = None) -> PanelUser:
+        raise self.not_supported("suspend users")
+
+    async def unsuspend_user(self, user_id: str) -> PanelUser:
+        raise self.not_supported("suspend users")
+
+    async def change_credits(self, user_id: str, delta: float) -> PanelUser:
+        raise self.not_supported("hold credits")
+
+    async def change_server_limit(self, user_id: str, delta: int) -> PanelUser:
+        raise self.not_supported("set server limits")
+
+    # --- health -----------------------------------------------------------------------------------------------
+
+    async def check(self) -> HealthReport:
+        """Reach the panel with the configured key and say what happened, without raising."""
+        try:
+            page = await self.list_users(page=1, per_page=1)
+        except Unauthorized:
+            return HealthReport(True, False, "reachable, but the API key was refused (401): create a new key")
+        except Forbidden as exc:
+            return HealthReport(True, False, f"reachable, but the API key may not read users (403): {exc}")
+        except PanelUnavailable as exc:
+            return HealthReport(False, None, str(exc))
+        except PanelError as exc:
+            return HealthReport(True, None, f"reachable, but the answer was unexpected: {exc}")
+        return HealthReport(True, True, f"reachable, key accepted, {page.total} users", users_total=page.total)

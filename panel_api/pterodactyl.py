@@ -1,0 +1,334 @@
+"""Pterodactyl application API v1 (and Pelican, its fork): users.
+
+Quirks handled here (see shared/panels/pterodactyl-pelican.md):
+- filters are case-insensitive substring matches where `,` means OR and `%`/`_` are wildcards, so an exact lookup
+  filters and then compares on our side;
+- PATCH requires email, username and (Pterodactyl only) both names on every call, so a one-field change sends the
+  rest back as read just before;
+- `links` in pagination is `{}` or `[]` and drops our query, so we build page URLs ourselves;
+- errors are JSON only with `Accept: application/json` (the transport always sends it);
+- Pelican has no names, renamed `2fa` to `2fa_enabled`, and its account endpoint returns a uuid but no id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from pydantic import SecretStr
+
+from .base import PanelClient
+from .errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PanelError,
+    PanelUnavailable,
+    Unauthorized,
+    UserHasServers,
+    ValidationFailed,
+)
+from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .transport import Response
+
+USERS = "api/application/users"
+ACCOUNT = "api/client/account"
+
+# Application keys must never be handed to the client API as "proof": they would prove nothing about a member.
+_APPLICATION_KEY_PREFIXES = ("ptla_", "papp_")
+
+_FRIENDLY_403 = {
+    "This account does not have permission to access the API.": (
+        "The API key belongs to an account that is not a root admin on the panel."
+    ),
+    "This action is unauthorized.": "The API key lacks the Users permission needed for this (read or read & write).",
+}
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+class PterodactylClient(PanelClient):
+    kind = PanelKind.PTERODACTYL
+    display_name = "Pterodactyl"
+    capabilities = frozenset(
+        {
+            Capability.EXTERNAL_ID,
+            Capability.ACCOUNT_FOR_KEY,
+            Capability.NAMES,
+            Capability.LANGUAGE,
+            Capability.PASSWORD,
+            Capability.SERVERS_COUNT,
+        }
+    )
+    default_rate_limit = 240
+    # The panel has no per_page cap; 200 keeps each answer well under a second on a busy panel.
+    iter_page_size = 200
+    # Fields PATCH insists on every time.
+    required_on_update: ClassVar[tuple[str, ...]] = ("email", "username", "first_name", "last_name")
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    async def list_users(self, page: int = 1, per_page: int = 50, search: str | None = None) -> UserPage:
+        params: dict[str, str | int] = {"page": max(1, page), "per_page": max(1, per_page)}
+        term = (search or "").strip()
+        if term:
+            # One filter only: several filters AND together. An address searches emails, anything else usernames.
+            params["filter[email]" if "@" in term else "filter[username]"] = term
+        body = self._expect(await self.transport.request("GET", USERS, params=params), 200)
+        return self._page(body)
+
+    async def get_user(self, user_id: str) -> PanelUser:
+        if not str(user_id).isdigit():
+            raise NotFound(f"There is no {self.display_name} user with id {user_id!r} (ids are numbers).")
+        response = await self.transport.request("GET", f"{USERS}/{user_id}", params={"include": "servers"})
+        return self._user(self._expect(response, 200))
+
+    async def get_user_by_external_id(self, external_id: str) -> PanelUser | None:
+        # The route takes one path segment, so an id containing "/" can never be looked up by it.
+        if not external_id or "/" in external_id:
+            return None
+        response = await self.transport.request("GET", f"{USERS}/external/{quote(external_id, safe='')}")
+        if response.status == 404:
+            return None
+        return self._user(self._expect(response, 200))
+
+    async def _filtered(self, field: str, value: str) -> AsyncIterator[PanelUser]:
+        page = 1
+        while True:
+            params: dict[str, str | int] = {"page": page, "per_page": self.iter_page_size, f"filter[{field}]": value}
+            result = self._page(self._expect(await self.transport.request("GET", USERS, params=params), 200))
+            for user in result.items:
+                yield user
+            if not result.items or page >= result.total_pages:
+                return
+            page += 1
+
+    async def find_user(self, query: str) -> PanelUser | None:
+        query = query.strip()
+        if not query:
+            return None
+        wanted = query.casefold()
+        if "@" in query:
+            async for user in self._filtered("email", query):
+                if user.email.casefold() == wanted:
+                    return user
+        else:
+            async for user in self._filtered("username", query):
+                if user.username.casefold() == wanted:
+                    return user
+        return await self.get_user_by_external_id(query)
+
+    async def account_for_key(self, client_api_key: str) -> PanelUser:
+        key = client_api_key.strip()
+        if key.startswith(_APPLICATION_KEY_PREFIXES):
+            raise Forbidden("That is an application API key; create a client API key on your account page instead.")
+        if not key or len(key) > 255 or any(ch.isspace() for ch in key):
+            raise Unauthorized("That does not look like an API key from the panel's account page.")
+        secret = SecretStr(key)
+
+        def sign(method: str, url: str, body: bytes) -> dict[str, str]:
+            return {"Authorization": f"Bearer {secret.get_secret_value()}"}
+
+        response = await self.transport.request("GET", ACCOUNT, signer=sign)
+        if response.status == 401:
+            raise Unauthorized("The panel did not accept that key: it is wrong, revoked or expired.")
+        if response.status == 403:
+            raise Forbidden(
+                "The panel refused that key: it is an application key, or it only works from certain IP addresses."
+            )
+        attributes = self._attributes(self._expect(response, 200))
+        return await self._account_owner(attributes)
+
+    async def _account_owner(self, attributes: dict[str, Any]) -> PanelUser:
+        if "id" not in attributes:
+            raise PanelUnavailable("The panel's account answer had no user id.")
+        return await self.get_user(str(attributes["id"]))
+
+    # --- writing ------------------------------------------------------------------------------------------------
+
+    async def create_user(self, user: NewUser) -> PanelUser:
+        body: dict[str, Any] = {
+            "email": user.email,
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "root_admin": user.admin,
+        }
+        self._add_optional(body, password=user.password, language=user.language, external_id=user.external_id)
+        response = await self.transport.request("POST", USERS, json_body=body)
+        return self._user(self._expect(response, 201))
+
+    async def update_user(self, user_id: str, changes: UserChanges) -> PanelUser:
+        current = await self.get_user(user_id)
+        if changes.is_empty():
+            return current
+        wanted = changes.changed()
+        body: dict[str, Any] = {name: wanted.get(name, getattr(current, name)) for name in self.required_on_update}
+        for name in ("password", "language", "external_id"):
+            if name in wanted:
+                body[name] = wanted[name]
+        if "admin" in wanted:
+            body["root_admin"] = wanted["admin"]
+        response = await self.transport.request("PATCH", f"{USERS}/{user_id}", json_body=body)
+        updated = self._user(self._expect(response, 200))
+        # The PATCH answer has no servers include; keep the count we read a moment ago.
+        return updated.model_copy(update={"servers_count": current.servers_count})
+
+    async def delete_user(self, user_id: str) -> None:
+        if not str(user_id).isdigit():
+            raise NotFound(f"There is no {self.display_name} user with id {user_id!r} (ids are numbers).")
+        response = await self.transport.request("DELETE", f"{USERS}/{user_id}")
+        if response.status == 404 and response.attempts > 1:
+            return  # an earlier attempt deleted it and its answer was lost
+        self._expect(response, 204)
+
+    @staticmethod
+    def _add_optional(body: dict[str, Any], **values: Any) -> None:
+        body.update({name: value for name, value in values.items() if value is not None})
+
+    # --- answers ------------------------------------------------------------------------------------------------
+
+    def _expect(self, response: Response, status: int) -> Any:
+        if response.status == status:
+            return response.json() if status != 204 else None
+        raise self._error(response)
+
+    def _error(self, response: Response) -> PanelError:
+        status = response.status
+        if 300 <= status < 400:
+            return PanelUnavailable(
+                f"The panel redirected us (HTTP {status}); check that the panel URL is its base address.",
+                status=status,
+            )
+        body = response.json_or_none()
+        errors = body.get("errors") if isinstance(body, dict) else None
+        entries = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+        details = [str(e.get("detail", "")) for e in entries]
+        detail = details[0] if details else ""
+        codes = {str(e.get("code", "")) for e in entries}
+        if status == 401:
+            return Unauthorized()
+        if status == 403:
+            if body == []:
+                return Forbidden("The panel does not let the API delete a root admin.")
+            return Forbidden(_FRIENDLY_403.get(detail, detail or "The API key may not do this."))
+        if status == 404:
+            return NotFound()
+        if status == 422:
+            return self._validation(entries)
+        if status == 400:
+            if "DisplayException" in codes and "servers" in detail:
+                return UserHasServers()
+            if "TwoFactorAuthRequiredException" in codes:
+                return Forbidden("The panel requires two-factor authentication on the API key's account.", status=400)
+            return Conflict(detail or "The panel refused the request.", status=400)
+        if status == 405:
+            return PanelError("The panel does not accept this request here; is this the right panel kind?", status=405)
+        if body is None:
+            return PanelUnavailable(f"The panel answered HTTP {status} with something that is not JSON.", status=status)
+        return PanelError(detail or f"The panel answered HTTP {status}.", status=status)
+
+    @staticmethod
+    def _validation(entries: list[dict[str, Any]]) -> ValidationFailed:
+        fields: dict[str, list[str]] = {}
+        rules: set[str] = set()
+        for entry in entries:
+            meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+            field = str(meta.get("source_field") or "input")
+            rules.add(str(meta.get("rule") or ""))
+            # The username rule's message carries a line break and 16 spaces from the panel's PHP source.
+            fields.setdefault(field, []).append(re.sub(r"\s+", " ", str(entry.get("detail", ""))).strip())
+        if rules == {"unique"}:
+            return Conflict("Already taken on the panel.", fields=fields, status=422)
+        return ValidationFailed(fields)
+
+    def _page(self, body: Any) -> UserPage:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise PanelUnavailable("The panel's user list was not in the documented shape.")
+        pagination = (body.get("meta") or {}).get("pagination") or {}
+        items = [self._user(item) for item in body["data"]]
+        per_page = int(pagination.get("per_page") or len(items) or 1)
+        return UserPage(
+            items=items,
+            page=int(pagination.get("current_page") or 1),
+            per_page=per_page,
+            total=int(pagination.get("total", len(items))),
+            total_pages=int(pagination.get("total_pages") or 1),
+        )
+
+    @staticmethod
+    def _attributes(body: Any) -> dict[str, Any]:
+        attributes = body.get("attributes") if isinstance(body, dict) else None
+        if not isinstance(attributes, dict):
+            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+        return attributes
+
+    def _user(self, body: Any) -> PanelUser:
+        a = self._attributes(body)
+        servers = (a.get("relationships") or {}).get("servers")
+        servers_count = (
+            len(servers["data"]) if isinstance(servers, dict) and isinstance(servers.get("data"), list) else None
+        )
+        two_factor = a.get("2fa_enabled", a.get("2fa"))
+        raw = {k: v for k, v in a.items() if k != "relationships"}
+        return PanelUser(
+            id=str(a["id"]),
+            uuid=a.get("uuid"),
+            username=a.get("username", ""),
+            email=a.get("email", ""),
+            first_name=a.get("first_name"),
+            last_name=a.get("last_name"),
+            admin=bool(a.get("root_admin", a.get("admin", False))),
+            language=a.get("language"),
+            two_factor=None if two_factor is None else bool(two_factor),
+            external_id=a.get("external_id"),
+            created_at=_parse_time(a.get("created_at")),
+            updated_at=_parse_time(a.get("updated_at")),
+            servers_count=servers_count,
+            raw=raw,
+        )
+
+
+class PelicanClient(PterodactylClient):
+    """Pelican: same routes; no names, admin only through roles, and an account endpoint without an id."""
+
+    kind = PanelKind.PELICAN
+    display_name = "Pelican"
+    capabilities = PterodactylClient.capabilities - {Capability.NAMES}
+    default_rate_limit = 256
+    required_on_update = ("email", "username")
+
+    async def create_user(self, user: NewUser) -> PanelUser:
+        if user.admin:
+            raise self.not_supported("make an admin through the API; give the account the root admin role on the panel")
+        body: dict[str, Any] = {"email": user.email, "username": user.username}
+        self._add_optional(body, password=user.password, language=user.language, external_id=user.external_id)
+        response = await self.transport.request("POST", USERS, json_body=body)
+        return self._user(self._expect(response, 201))
+
+    async def update_user(self, user_id: str, changes: UserChanges) -> PanelUser:
+        wanted = changes.model_fields_set
+        if "admin" in wanted:
+            raise self.not_supported("change admin rights through the API; use the panel's roles")
+        if wanted & {"first_name", "last_name"}:
+            raise self.not_supported("store first or last names")
+        return await super().update_user(user_id, changes)
+
+    async def _account_owner(self, attributes: dict[str, Any]) -> PanelUser:
+        uuid = attributes.get("uuid")
+        if not uuid:
+            raise PanelUnavailable("The panel's account answer had no uuid.")
+        async for user in self._filtered("uuid", str(uuid)):
+            if user.uuid == uuid:
+                return await self.get_user(user.id)
+        raise NotFound("The key's account was not found through the application API.")

@@ -1,0 +1,43 @@
+"""The configured panels by name, with one default: what cogs ask for when a command names a panel or none."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from .base import PanelClient
+from .errors import NotFound
+
+
+class PanelRegistry(Mapping[str, PanelClient]):
+    def __init__(self, clients: Mapping[str, PanelClient], default: str) -> None:
+        if default not in clients:
+            raise ValueError(f"default panel {default!r} is not among {sorted(clients)}")
+        self._clients = dict(clients)
+        self.default_name = default
+
+    def __getitem__(self, name: str) -> PanelClient:
+        return self._clients[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._clients)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    @property
+    def default(self) -> PanelClient:
+        return self._clients[self.default_name]
+
+    def get_panel(self, name: str | None) -> PanelClient:
+        """The named panel, or the default one when `name` is empty."""
+        if not name:
+            return self.default
+        try:
+            return self._clients[name]
+        except KeyError:
+            known = ", ".join(self._clients)
+            raise NotFound(f"There is no panel called {name!r}; configured panels: {known}.") from None
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()

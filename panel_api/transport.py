@@ -1,0 +1,263 @@
+"""HTTP transport shared by every panel client: one session, timeouts, retries, 429 handling, a client-side limiter.
+
+Panel modules decide what a status *means*; this module only decides whether a request may be sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from .errors import PanelUnavailable, RateLimited
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "PanelDesk/0.1 (+discord bot)"
+
+# Builds the authentication headers for one request from (method, absolute URL, body bytes).
+# Most panels only need a bearer header; the legacy Pterodactyl API signs the URL and body.
+Signer = Callable[[str, str, bytes], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class TransportOptions:
+    """Knobs for one panel connection. Defaults suit a panel on the public internet behind a proxy."""
+
+    timeout: float = 15.0
+    connect_timeout: float = 5.0
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    # Client-side limit: at most `rate_limit` requests in any `rate_window` seconds. It must be a sliding window:
+    # Laravel's limiter is a fixed window that starts at the first hit, and a token bucket can send twice its
+    # capacity across one such window.
+    rate_limit: int = 240
+    rate_window: float = 60.0
+    max_concurrency: int = 8
+    # A 429 asking us to wait longer than this is raised as RateLimited instead of being waited out, so a slash
+    # command can tell the user when to retry rather than hang past Discord's 15-minute token.
+    max_rate_limit_wait: float = 30.0
+    max_rate_limit_retries: int = 3
+
+
+@dataclass
+class Response:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    attempts: int = 1
+    _json: Any = field(default=None, repr=False)
+
+    def json(self) -> Any:
+        """The body as JSON; a body that is not JSON means something other than the panel answered."""
+        if self._json is None:
+            try:
+                self._json = json.loads(self.body) if self.body else None
+            except (ValueError, UnicodeDecodeError):
+                raise PanelUnavailable(
+                    f"The panel answered HTTP {self.status} with something that is not JSON "
+                    "(is the URL the panel's base address, and is a proxy in front of it healthy?).",
+                    status=self.status,
+                ) from None
+        return self._json
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except PanelUnavailable:
+            return None
+
+
+class SlidingWindowLimiter:
+    """At most `limit` acquisitions in any `window` seconds; waiters are served in arrival order."""
+
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = max(1, limit)
+        self.window = window
+        self._clock = clock
+        self._stamps: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self._paused_until = 0.0
+
+    def pause_until(self, moment: float) -> None:
+        """Hold every request until `moment` (the panel told us its window resets then)."""
+        self._paused_until = max(self._paused_until, moment)
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = self._clock()
+                while self._stamps and now - self._stamps[0] >= self.window:
+                    self._stamps.popleft()
+                wait = self._paused_until - now
+                if wait <= 0 and len(self._stamps) < self.limit:
+                    self._stamps.append(now)
+                    return
+                if wait <= 0:
+                    wait = self.window - (now - self._stamps[0])
+                await asyncio.sleep(max(wait, 0.001))
+
+
+class Transport:
+    """Sends requests to one panel. Owns its `aiohttp.ClientSession` unless one is passed in."""
+
+    def __init__(
+        self,
+        base_url: str,
+        signer: Signer,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        options: TransportOptions | None = None,
+        panel_label: str = "the panel",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.options = options or TransportOptions()
+        self._signer = signer
+        self._session = session
+        self._owns_session = session is None
+        self._limiter = SlidingWindowLimiter(self.options.rate_limit, self.options.rate_window)
+        self._concurrency = asyncio.Semaphore(self.options.max_concurrency)
+        self._label = panel_label
+        self.requests_sent = 0
+
+    def _session_or_new(self) -> aiohttp.ClientSession:
+        if self._session is None or (self._owns_session and self._session.closed):
+            timeout = aiohttp.ClientTimeout(total=self.options.timeout, sock_connect=self.options.connect_timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT})
+            self._owns_session = True
+        return self._session
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+        signer: Signer | None = None,
+    ) -> Response:
+        """Send one request, retrying where that is safe, and return the panel's answer whatever its status.
+
+        5xx answers and connection errors are retried only for idempotent requests (GET, PUT, PATCH, DELETE by
+        default): a create that timed out may have been applied, so it is never sent twice. A refused connection
+        is retried for every method, since nothing reached the panel. 429 is always waited out when the wait is
+        short, because the panel did not act on the request.
+        """
+        if idempotent is None:
+            idempotent = method.upper() != "POST"
+        body = b"" if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
+        url = self.url(path)
+        if params:
+            url = str(URL(url).update_query({k: str(v) for k, v in params.items()}))
+        sign = signer or self._signer
+        attempt = 0
+        rate_limit_retries = 0
+        while True:
+            attempt += 1
+            headers = {"Accept": "application/json", **sign(method, url, body)}
+            if body:
+                headers["Content-Type"] = "application/json"
+            try:
+                response = await self._send_once(method, url, headers, body)
+            except aiohttp.ClientConnectorError as exc:
+                if attempt <= self.options.max_retries:
+                    await self._backoff(attempt, f"connection refused ({type(exc).__name__})", method, path)
+                    continue
+                raise PanelUnavailable(f"Could not connect to {self._label}.") from None
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                reason = "timed out" if isinstance(exc, TimeoutError) else f"connection failed ({type(exc).__name__})"
+                if idempotent and attempt <= self.options.max_retries:
+                    await self._backoff(attempt, reason, method, path)
+                    continue
+                raise PanelUnavailable(self._failure_text(reason, idempotent)) from None
+            response.attempts = attempt
+
+            if response.status == 429:
+                wait = self._retry_after(response)
+                if wait > self.options.max_rate_limit_wait or rate_limit_retries >= self.options.max_rate_limit_retries:
+                    raise RateLimited(wait)
+                rate_limit_retries += 1
+                attempt -= 1
+                log.warning("%s rate limited %s %s; waiting %.1f s", self._label, method, path, wait)
+                self._limiter.pause_until(time.monotonic() + wait)
+                continue
+            if response.status >= 500:
+                if idempotent and attempt <= self.options.max_retries:
+                    await self._backoff(attempt, f"HTTP {response.status}", method, path, self._retry_after(response))
+                    continue
+                raise PanelUnavailable(
+                    self._failure_text(f"answered HTTP {response.status}", idempotent), status=response.status
+                )
+            return response
+
+    async def _send_once(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Response:
+        await self._limiter.acquire()
+        async with self._concurrency:
+            started = time.perf_counter()
+            self.requests_sent += 1
+            session = self._session_or_new()
+            async with session.request(method, url, headers=headers, data=body or None, allow_redirects=False) as resp:
+                payload = await resp.read()
+            log.debug(
+                "%s %s %s -> %s in %.0f ms",
+                self._label,
+                method,
+                URL(url).path,
+                resp.status,
+                (time.perf_counter() - started) * 1000,
+            )
+            return Response(status=resp.status, headers=resp.headers, body=payload)
+
+    async def _backoff(self, attempt: int, reason: str, method: str, path: str, at_least: float = 0.0) -> None:
+        ceiling = min(self.options.backoff_max, self.options.backoff_base * 2 ** (attempt - 1))
+        delay = max(at_least, random.uniform(0, ceiling))
+        log.warning("%s %s on %s %s; retry %d in %.2f s", self._label, reason, method, path, attempt, delay)
+        await asyncio.sleep(delay)
+
+    def _failure_text(self, reason: str, idempotent: bool) -> str:
+        if idempotent:
+            return f"{self._label.capitalize()} {reason}; please try again later."
+        return (
+            f"{self._label.capitalize()} {reason} while handling a change; it may or may not have been applied, "
+            "so check on the panel before trying again."
+        )
+
+    @staticmethod
+    def _retry_after(response: Response) -> float:
+        """Seconds to wait, from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset` (unix time)."""
+        value = response.headers.get("Retry-After")
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                try:
+                    return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+                except (TypeError, ValueError):
+                    pass
+        reset = response.headers.get("X-RateLimit-Reset")
+        if reset:
+            try:
+                return max(0.0, float(reset) - time.time())
+            except ValueError:
+                pass
+        return 1.0 if response.status == 429 else 0.0

@@ -1,0 +1,190 @@
+"""Settings from the environment and `.env`; every name here is documented in `.env.example`.
+
+One panel is configured by the flat `PANEL_*` variables hosting staff know from other bots. More named panels can
+be added as JSON in `PANELS` (for example CtrlPanel for billing in front of Pterodactyl); `DEFAULT_PANEL` picks
+which one commands use when none is named.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from panel_api import PanelKind
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+# How to fix each setting, shown next to its error.
+HINTS: dict[str, str] = {
+    "discord_token": "the bot token from the Discord developer portal (Bot > Reset Token)",
+    "panel_kind": "one of: " + ", ".join(k.value for k in PanelKind),
+    "panel_url": "the panel's base address, e.g. https://panel.example.com (no /api at the end)",
+    "panel_api_key": "an application API key created by a root admin on the panel",
+    "admin_role_ids": "a JSON list of Discord role ids, e.g. [123456789012345678]",
+    "staff_role_ids": "a JSON list of Discord role ids, e.g. [123456789012345678]",
+    "guild_ids": "a JSON list of Discord server ids to register commands in, or [] for global commands",
+    "database_path": "a file path for the SQLite database, e.g. data/panel-desk.sqlite3",
+    "panels": 'a JSON object of extra panels, e.g. {"billing": {"kind": "ctrlpanel", "url": "...", "api_key": "..."}}',
+    "default_panel": "the name of a configured panel (PANEL_NAME or a key of PANELS)",
+    "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+}
+
+
+def _id_list(value: Any) -> Any:
+    """Accept `[1, 2]` (JSON, the documented form) and also `1,2`, which people write by hand."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ValueError("is not a valid JSON list") from None
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+IdList = Annotated[list[int], NoDecode]
+
+
+def _panel_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError("must start with http:// or https://")
+    if value.endswith("/api") or "/api/" in value:
+        raise ValueError("must be the panel's base address, without /api")
+    return value
+
+
+def _non_empty_secret(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().strip():
+        raise ValueError("must not be empty")
+    return SecretStr(value.get_secret_value().strip())
+
+
+class PanelSettings(BaseModel):
+    """One panel connection."""
+
+    kind: PanelKind
+    url: str
+    api_key: SecretStr
+    rate_limit: int | None = Field(default=None, ge=1, description="Requests per minute; the panel kind's default")
+    timeout: float = Field(default=15.0, gt=0, le=120)
+
+    _url = field_validator("url")(_panel_url)
+    _key = field_validator("api_key")(_non_empty_secret)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+    discord_token: SecretStr
+    # Point discord.py at a proxy or stand-in instead of Discord itself; empty means Discord.
+    discord_api_base: str = ""
+    discord_gateway_url: str = ""
+    guild_ids: IdList = []
+    admin_role_ids: IdList = []
+    staff_role_ids: IdList = []
+    database_path: Path = Path("data/panel-desk.sqlite3")
+    log_level: str = "INFO"
+
+    panel_name: str = "main"
+    panel_kind: PanelKind
+    panel_url: str
+    panel_api_key: SecretStr
+    panel_rate_limit: int | None = Field(default=None, ge=1)
+    panel_timeout: float = Field(default=15.0, gt=0, le=120)
+    panels: dict[str, PanelSettings] = {}
+    default_panel: str | None = None
+
+    _split_ids = field_validator("guild_ids", "admin_role_ids", "staff_role_ids", mode="before")(_id_list)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    _secrets = field_validator("discord_token", "panel_api_key")(_non_empty_secret)
+    _url = field_validator("panel_url")(_panel_url)
+
+    @model_validator(mode="after")
+    def _panels_consistent(self) -> Settings:
+        for name in [self.panel_name, *self.panels]:
+            if not _NAME.match(name):
+                raise ValueError(f"panel name {name!r} must be lowercase letters, digits, - or _ (at most 32)")
+        if self.panel_name in self.panels:
+            raise ValueError(f"PANELS repeats the name of the default panel {self.panel_name!r}")
+        if self.default_panel is not None and self.default_panel not in self.all_panels():
+            raise ValueError(f"DEFAULT_PANEL {self.default_panel!r} is not a configured panel")
+        return self
+
+    def all_panels(self) -> dict[str, PanelSettings]:
+        """Every configured panel by name, the `PANEL_*` one first."""
+        main = PanelSettings(
+            kind=self.panel_kind,
+            url=self.panel_url,
+            api_key=self.panel_api_key,
+            rate_limit=self.panel_rate_limit,
+            timeout=self.panel_timeout,
+        )
+        return {self.panel_name: main, **self.panels}
+
+    @property
+    def default_panel_name(self) -> str:
+        return self.default_panel or self.panel_name
+
+
+class SettingsProblem(Exception):
+    """Settings are missing or invalid; `str()` is the message printed to the operator, one line per setting."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning pydantic's report into one readable message naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            variable = field.upper() or "settings"
+            if error["type"] == "missing":
+                problem = "is not set"
+            elif error["type"] == "enum":
+                problem = f"is {error['input']!r}, which is not a known value"
+            else:
+                problem = error["msg"].removeprefix("Value error, ")
+                if len(error["loc"]) > 1:
+                    problem = f"{'.'.join(str(p) for p in error['loc'][1:])}: {problem}"
+            hint = HINTS.get(field)
+            lines.append(f"  {variable} {problem}" + (f" — set it to {hint}" if hint else ""))
+        raise SettingsProblem(_report(lines)) from None
+    except SettingsError as exc:
+        raise SettingsProblem(_report([f"  {_describe_settings_error(exc)}"])) from None
+
+
+def _describe_settings_error(exc: SettingsError) -> str:
+    match = re.search(r'field "(\w+)"', str(exc))
+    field = match.group(1) if match else ""
+    hint = HINTS.get(field, "valid JSON")
+    return f"{field.upper() or 'A setting'} is not valid JSON — set it to {hint}"
+
+
+def _report(lines: list[str]) -> str:
+    return (
+        "Panel Desk cannot start: its settings need attention.\n"
+        + "\n".join(lines)
+        + "\nSettings are read from the environment and from a .env file in the working directory;"
+        " .env.example lists and explains every one."
+    )

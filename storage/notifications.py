@@ -1,0 +1,214 @@
+"""What the notifiers remember: the last credit balances seen, members' notice choices, and the outbox of notices."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from storage.database import Database, from_timestamp, to_timestamp
+
+# Discord refuses a message nonce longer than 25 characters; 18 random bytes make 24 URL-safe ones.
+_NONCE_BYTES = 18
+# Discord errors can be long; the outbox keeps enough to diagnose, not the whole body.
+_MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CreditBalance:
+    panel: str
+    panel_user_id: str
+    credits: Decimal
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPrefs:
+    discord_id: int
+    credit_notices: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A notice to send once. Every send of it must carry `nonce`, so a resend after a crash can be recognised."""
+
+    id: int
+    created_at: datetime
+    panel: str
+    discord_id: int
+    kind: str  # "credit_topup", "low_credit", …
+    payload: dict[str, Any]
+    dedupe_key: str
+    nonce: str
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+    message_id: int | None
+
+
+class NotificationStore:
+    """Named queries on `credit_balances`, `notification_prefs` and `outbox`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get_balance(self, panel: str, panel_user_id: str) -> CreditBalance | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM credit_balances WHERE panel = ? AND panel_user_id = ?", (panel, panel_user_id)
+        )
+        return _balance(row) if row is not None else None
+
+    async def balances(self, panel: str) -> dict[str, CreditBalance]:
+        """Every balance last seen on the panel, by panel user id: one query for a watcher's whole poll."""
+        rows = await self._db.fetch_all("SELECT * FROM credit_balances WHERE panel = ?", (panel,))
+        return {row["panel_user_id"]: _balance(row) for row in rows}
+
+    async def set_balance(self, panel: str, panel_user_id: str, credits: Decimal | int | float) -> CreditBalance:
+        balance = CreditBalance(panel, panel_user_id, _decimal(credits), self._db.now())
+        await self._db.execute(_UPSERT_BALANCE, _balance_params(balance))
+        return balance
+
+    async def set_balances(self, panel: str, credits: Mapping[str, Decimal | int | float]) -> None:
+        """Record a whole poll's balances in one transaction: one disk sync instead of one per account."""
+        seen_at = self._db.now()
+        balances = [CreditBalance(panel, user_id, _decimal(amount), seen_at) for user_id, amount in credits.items()]
+        async with self._db.transaction() as transaction:
+            for balance in balances:
+                await transaction.execute(_UPSERT_BALANCE, _balance_params(balance))
+
+    async def get_prefs(self, discord_id: int) -> NotificationPrefs:
+        """The member's choices; a member who never chose gets the defaults (credit notices on)."""
+        row = await self._db.fetch_one(
+            "SELECT credit_notices FROM notification_prefs WHERE discord_id = ?", (discord_id,)
+        )
+        return NotificationPrefs(discord_id, credit_notices=bool(row["credit_notices"]) if row is not None else True)
+
+    async def set_prefs(self, discord_id: int, *, credit_notices: bool) -> NotificationPrefs:
+        await self._db.execute(
+            "INSERT INTO notification_prefs (discord_id, credit_notices, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (discord_id) DO UPDATE SET "
+            "credit_notices = excluded.credit_notices, updated_at = excluded.updated_at",
+            (discord_id, int(credit_notices), self._db.timestamp()),
+        )
+        return NotificationPrefs(discord_id, credit_notices=credit_notices)
+
+    async def enqueue(
+        self,
+        panel: str,
+        discord_id: int,
+        kind: str,
+        *,
+        dedupe_key: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> OutboxItem | None:
+        """Queue a notice, or return None when one with this `dedupe_key` was ever queued (sent or not).
+
+        The key should name the event, not the attempt to report it, e.g. f"topup:{panel}:{user_id}:{old}->{new}",
+        so that a watcher which re-detects the same change after a restart adds nothing.
+        """
+        created_at = self._db.now()
+        nonce = secrets.token_urlsafe(_NONCE_BYTES)
+        encoded = json.dumps(dict(payload or {}), ensure_ascii=False, default=str)
+        changes = await self._db.execute(
+            "INSERT INTO outbox (created_at, panel, discord_id, kind, payload, dedupe_key, nonce) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (to_timestamp(created_at), panel, discord_id, kind, encoded, dedupe_key, nonce),
+        )
+        if changes.rowcount == 0:
+            return None
+        return OutboxItem(
+            id=changes.lastrowid,
+            created_at=created_at,
+            panel=panel,
+            discord_id=discord_id,
+            kind=kind,
+            payload=json.loads(encoded),
+            dedupe_key=dedupe_key,
+            nonce=nonce,
+            attempts=0,
+            last_error=None,
+            sent_at=None,
+            message_id=None,
+        )
+
+    async def pending(self, limit: int = 50, *, max_attempts: int | None = None) -> list[OutboxItem]:
+        """Unsent notices, oldest first. With `max_attempts`, notices that failed that often are left out (but kept,
+        for staff to see): a member who closed their DMs should not be retried forever.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND (? IS NULL OR attempts < ?) ORDER BY id LIMIT ?",
+            (max_attempts, max_attempts, limit),
+        )
+        return [_outbox_item(row) for row in rows]
+
+    async def get(self, item_id: int) -> OutboxItem | None:
+        row = await self._db.fetch_one("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        return _outbox_item(row) if row is not None else None
+
+    async def mark_sent(self, item_id: int, message_id: int) -> bool:
+        """Record the delivery; False when the item is unknown or was already marked sent (the first mark stays)."""
+        changes = await self._db.execute(
+            "UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1, last_error = NULL "
+            "WHERE id = ? AND sent_at IS NULL",
+            (self._db.timestamp(), message_id, item_id),
+        )
+        return changes.rowcount == 1
+
+    async def mark_failed(self, item_id: int, error: str) -> bool:
+        """Count a failed send, keeping the item (and its nonce) for the next try; False when unknown or sent."""
+        changes = await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ? AND sent_at IS NULL",
+            (error[:_MAX_ERROR_LENGTH], item_id),
+        )
+        return changes.rowcount == 1
+
+
+_UPSERT_BALANCE = (
+    "INSERT INTO credit_balances (panel, panel_user_id, credits, seen_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (panel, panel_user_id) DO UPDATE SET credits = excluded.credits, seen_at = excluded.seen_at"
+)
+
+
+def _decimal(credits: Decimal | int | float) -> Decimal:
+    # Through str() so a float such as 10.1 from a panel's JSON is stored as the 10.1 it printed, not its binary value.
+    amount = credits if isinstance(credits, Decimal) else Decimal(str(credits))
+    if not amount.is_finite():
+        raise ValueError(f"refusing to store a credit balance of {credits!r}")
+    return amount
+
+
+def _balance_params(balance: CreditBalance) -> tuple[str, str, str, str]:
+    return balance.panel, balance.panel_user_id, str(balance.credits), to_timestamp(balance.seen_at)
+
+
+def _balance(row: sqlite3.Row) -> CreditBalance:
+    return CreditBalance(
+        panel=row["panel"],
+        panel_user_id=row["panel_user_id"],
+        credits=Decimal(row["credits"]),
+        seen_at=from_timestamp(row["seen_at"]),
+    )
+
+
+def _outbox_item(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        created_at=from_timestamp(row["created_at"]),
+        panel=row["panel"],
+        discord_id=row["discord_id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        dedupe_key=row["dedupe_key"],
+        nonce=row["nonce"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        sent_at=from_timestamp(row["sent_at"]) if row["sent_at"] is not None else None,
+        message_id=row["message_id"],
+    )

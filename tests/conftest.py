@@ -1,0 +1,37 @@
+"""Shared fixtures: panel simulators on loopback and clients pointed at them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from panel_api import PanelClient, create_client
+from tests.fakes.pterodactyl import PterodactylSimulator
+
+# Retries in tests wait milliseconds, not seconds; the behaviour is the same.
+FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "timeout": 2.0, "connect_timeout": 1.0}
+
+
+@pytest.fixture
+async def pterodactyl() -> AsyncIterator[PterodactylSimulator]:
+    async with PterodactylSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+async def pelican() -> AsyncIterator[PterodactylSimulator]:
+    async with PterodactylSimulator(flavor="pelican") as sim:
+        yield sim
+
+
+@pytest.fixture
+async def ptero_client(pterodactyl: PterodactylSimulator) -> AsyncIterator[PanelClient]:
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        yield client
+
+
+@pytest.fixture
+async def pelican_client(pelican: PterodactylSimulator) -> AsyncIterator[PanelClient]:
+    async with create_client("pelican", pelican.url, pelican.admin_key, **FAST) as client:
+        yield client

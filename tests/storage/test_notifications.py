@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from storage import CreditBalance, Database, NotificationPrefs, NotificationStore
+from tests.storage.conftest import Clock
+
+
+@pytest.fixture
+def notifications(db: Database) -> NotificationStore:
+    return NotificationStore(db)
+
+
+async def test_a_balance_reads_back_exactly(notifications: NotificationStore, clock: Clock) -> None:
+    stored = await notifications.set_balance("main", "7", Decimal("10.10"))
+    from_float = await notifications.set_balance("main", "8", 10.1)
+
+    assert stored == CreditBalance("main", "7", Decimal("10.10"), clock.current)
+    read = await notifications.get_balance("main", "7")
+    assert read == stored
+    assert read is not None and str(read.credits) == "10.10"
+    assert (await notifications.get_balance("main", "8")) == from_float
+    assert from_float.credits == Decimal("10.1")
+    assert await notifications.get_balance("eu", "7") is None
+
+
+async def test_a_new_balance_replaces_the_last_one(notifications: NotificationStore, clock: Clock) -> None:
+    await notifications.set_balance("main", "7", 100)
+    clock.advance(minutes=5)
+    await notifications.set_balance("main", "7", Decimal("250.5"))
+
+    assert await notifications.get_balance("main", "7") == CreditBalance("main", "7", Decimal("250.5"), clock.current)
+
+
+async def test_balances_are_read_and_written_a_panel_at_a_time(notifications: NotificationStore, clock: Clock) -> None:
+    await notifications.set_balance("main", "7", 1)
+    await notifications.set_balance("eu", "7", 99)
+    clock.advance(minutes=5)
+
+    await notifications.set_balances("main", {"7": Decimal("5.25"), "8": 0, "uuid-9": 12.5})
+
+    assert await notifications.balances("main") == {
+        "7": CreditBalance("main", "7", Decimal("5.25"), clock.current),
+        "8": CreditBalance("main", "8", Decimal("0"), clock.current),
+        "uuid-9": CreditBalance("main", "uuid-9", Decimal("12.5"), clock.current),
+    }
+    assert list(await notifications.balances("eu")) == ["7"]
+    assert await notifications.balances("nowhere") == {}
+
+
+async def test_a_balance_that_is_not_a_number_is_refused(notifications: NotificationStore) -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        await notifications.set_balance("main", "7", Decimal("NaN"))
+    assert await notifications.get_balance("main", "7") is None
+
+
+async def test_prefs_default_to_notices_on_and_keep_the_members_choice(notifications: NotificationStore) -> None:
+    assert await notifications.get_prefs(111) == NotificationPrefs(111, credit_notices=True)
+
+    assert await notifications.set_prefs(111, credit_notices=False) == NotificationPrefs(111, credit_notices=False)
+    assert await notifications.get_prefs(111) == NotificationPrefs(111, credit_notices=False)
+    assert await notifications.get_prefs(222) == NotificationPrefs(222, credit_notices=True)
+
+    await notifications.set_prefs(111, credit_notices=True)
+    assert await notifications.get_prefs(111) == NotificationPrefs(111, credit_notices=True)
+
+
+async def test_the_same_event_is_queued_once(notifications: NotificationStore, clock: Clock) -> None:
+    item = await notifications.enqueue(
+        "main", 111, "credit_topup", dedupe_key="topup:main:7:10->60", payload={"before": "10", "after": "60"}
+    )
+
+    assert item is not None
+    assert (item.created_at, item.attempts, item.sent_at, item.payload) == (
+        clock.current,
+        0,
+        None,
+        {"before": "10", "after": "60"},
+    )
+    assert 1 <= len(item.nonce) <= 25
+    assert await notifications.enqueue("main", 111, "credit_topup", dedupe_key="topup:main:7:10->60") is None
+    assert await notifications.pending() == [item]
+
+
+async def test_every_notice_gets_its_own_nonce(notifications: NotificationStore) -> None:
+    items = [await notifications.enqueue("main", 111, "low_credit", dedupe_key=f"low:{n}") for n in range(30)]
+
+    nonces = {item.nonce for item in items if item is not None}
+    assert len(nonces) == 30
+    assert all(len(nonce) <= 25 for nonce in nonces)
+
+
+async def test_a_resend_after_a_restart_reuses_the_nonce(db_path: Path, clock: Clock) -> None:
+    async with Database.connect(db_path, now=clock) as db:
+        item = await NotificationStore(db).enqueue("main", 111, "credit_topup", dedupe_key="topup:1")
+        assert item is not None
+        assert await NotificationStore(db).mark_failed(item.id, "503 Service Unavailable")
+
+    clock.advance(minutes=10)
+    async with Database.connect(db_path, now=clock) as db:
+        notifications = NotificationStore(db)
+        [retry] = await notifications.pending()
+        assert (retry.id, retry.nonce, retry.attempts, retry.last_error) == (
+            item.id,
+            item.nonce,
+            1,
+            "503 Service Unavailable",
+        )
+
+        assert await notifications.mark_sent(retry.id, message_id=1234567890123456789)
+        sent = await notifications.get(retry.id)
+        assert sent is not None
+        assert (sent.nonce, sent.sent_at, sent.message_id, sent.attempts) == (
+            item.nonce,
+            clock.current,
+            1234567890123456789,
+            2,
+        )
+        assert await notifications.pending() == []
+        # Once sent, it stays sent, and the event cannot be queued again.
+        assert not await notifications.mark_sent(retry.id, message_id=1)
+        assert not await notifications.mark_failed(retry.id, "late failure")
+        assert await notifications.enqueue("main", 111, "credit_topup", dedupe_key="topup:1") is None
+        assert await notifications.get(retry.id) == sent
+
+
+async def test_pending_is_oldest_first_and_can_leave_out_hopeless_notices(notifications: NotificationStore) -> None:
+    first = await notifications.enqueue("main", 111, "low_credit", dedupe_key="a")
+    second = await notifications.enqueue("main", 222, "low_credit", dedupe_key="b")
+    third = await notifications.enqueue("main", 333, "low_credit", dedupe_key="c")
+    assert first is not None and second is not None and third is not None
+    for _ in range(3):
+        await notifications.mark_failed(second.id, "50007: Cannot send messages to this user")
+
+    assert [item.id for item in await notifications.pending()] == [first.id, second.id, third.id]
+    assert [item.id for item in await notifications.pending(limit=2)] == [first.id, second.id]
+    assert [item.id for item in await notifications.pending(max_attempts=3)] == [first.id, third.id]
+
+
+async def test_marking_an_unknown_notice_changes_nothing(notifications: NotificationStore) -> None:
+    assert not await notifications.mark_sent(42, message_id=1)
+    assert not await notifications.mark_failed(42, "error")
+    assert await notifications.get(42) is None

@@ -1,0 +1,59 @@
+"""`python bot.py --check` against a simulator: what an operator reads before the first start."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.fakes.pterodactyl import PterodactylSimulator
+
+ROOT = Path(__file__).parent.parent
+
+
+async def run_check(tmp_path: Path, **env: str) -> tuple[int, str]:
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": "never-used-by-check",
+        "PANEL_KIND": "pterodactyl",
+        "DATABASE_PATH": str(tmp_path / "db" / "desk.sqlite3"),
+        "ADMIN_ROLE_IDS": "[42]",
+        "PANEL_TIMEOUT": "2",
+        **env,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bot.py"),
+        "--check",
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, output.decode()
+
+
+async def test_check_reports_a_healthy_setup(tmp_path: Path, pterodactyl: PterodactylSimulator) -> None:
+    code, output = await run_check(tmp_path, PANEL_URL=pterodactyl.url, PANEL_API_KEY=pterodactyl.admin_key)
+    assert code == 0, output
+    assert "schema version" in output and (tmp_path / "db" / "desk.sqlite3").exists()
+    assert "reachable, key accepted, 1 users" in output
+    assert "capabilities: account_for_key, external_id" in output
+    assert "/panel status" in output and "/panel sync" in output
+    assert "All good." in output
+    assert pterodactyl.admin_key not in output and "Traceback" not in output
+
+
+async def test_check_fails_on_a_refused_key(tmp_path: Path, pterodactyl: PterodactylSimulator) -> None:
+    code, output = await run_check(tmp_path, PANEL_URL=pterodactyl.url, PANEL_API_KEY="ptla_" + "z" * 43)
+    assert code == 1
+    assert "API key was refused (401)" in output and "Some checks failed" in output
+
+
+async def test_check_fails_on_an_unreachable_panel(tmp_path: Path, unused_tcp_port: int) -> None:
+    code, output = await run_check(tmp_path, PANEL_URL=f"http://127.0.0.1:{unused_tcp_port}", PANEL_API_KEY="ptla_x")
+    assert code == 1
+    assert "Could not connect to the Pterodactyl panel" in output and "Traceback" not in output
