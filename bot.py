@@ -27,7 +27,7 @@ from storage import AuditLog, BotState, Database, LinkStore, NotificationStore, 
 
 log = logging.getLogger("panel_desk")
 
-INITIAL_EXTENSIONS = ("cogs.panels",)
+INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit")
 
 
 class PanelDesk(commands.Bot):

@@ -33,6 +33,7 @@ HINTS: dict[str, str] = {
     "default_panel": "the name of a configured panel (PANEL_NAME or a key of PANELS)",
     "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "audit_channel_id": "the id of a text channel the bot can post in, or leave it empty",
 }
 
 
@@ -85,7 +86,9 @@ class PanelSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     discord_token: SecretStr
     # Point discord.py at a proxy or stand-in instead of Discord itself; empty means Discord.
@@ -94,6 +97,8 @@ class Settings(BaseSettings):
     guild_ids: IdList = []
     admin_role_ids: IdList = []
     staff_role_ids: IdList = []
+    # A channel where every staff change (create, edit, delete, suspend…) is also posted; empty: database only.
+    audit_channel_id: int | None = None
     database_path: Path = Path("data/panel-desk.sqlite3")
     log_level: str = "INFO"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,6 +15,12 @@ from pydantic import SecretStr
 from .errors import Forbidden, NotSupported, PanelError, PanelUnavailable, Unauthorized
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
 from .transport import Transport, TransportOptions
+
+# Deliberately loose: the panel has the last word; this only catches typos before a round trip.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+MIN_PASSWORD_LENGTH = 8
+
+Problems = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,8 @@ class PanelClient(ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     default_rate_limit: ClassVar[int] = 60
     iter_page_size: ClassVar[int] = 100
+    # CtrlPanel deletes a user's servers along with the user; staff must be told before they confirm.
+    deletes_servers_with_user: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -88,6 +97,31 @@ class PanelClient(ABC):
 
     def not_supported(self, what: str) -> NotSupported:
         return NotSupported(f"{self.display_name} panels cannot {what}.")
+
+    # --- checking input before the panel sees it ------------------------------------------------------------
+
+    def check_new_user(self, user: NewUser) -> Problems:
+        """Field problems the panel would refuse, found without a request (empty when the input looks fine)."""
+        return self.check_fields(user.model_dump(exclude_none=True), creating=True)
+
+    def check_changes(self, changes: UserChanges) -> Problems:
+        return self.check_fields({k: v for k, v in changes.changed().items() if v is not None}, creating=False)
+
+    def check_fields(self, values: dict[str, object], *, creating: bool) -> Problems:
+        """Rules every panel shares; subclasses add their own. Messages read like the panels' own."""
+        problems: Problems = {}
+        email = values.get("email")
+        if email is not None and not _EMAIL.match(str(email)):
+            problems.setdefault("email", []).append("The email must be a valid email address.")
+        username = values.get("username")
+        if username is not None and not str(username).strip():
+            problems.setdefault("username", []).append("The username field is required.")
+        password = values.get("password")
+        if password is not None and len(str(password)) < MIN_PASSWORD_LENGTH:
+            problems.setdefault("password", []).append(
+                f"The password must be at least {MIN_PASSWORD_LENGTH} characters."
+            )
+        return problems
 
     # --- operations every panel has -------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ class ValidationFailed(PanelError):
     def __init__(
         self,
         fields: Mapping[str, list[str]],
-        message: str = "The panel did not accept this input.",
+        message: str = "The panel did not accept that:",
         *,
         status: int | None = 422,
     ) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from .base import PanelClient
+from .base import PanelClient, Problems
 from .errors import (
     Conflict,
     Forbidden,
@@ -36,6 +36,13 @@ from .transport import Response
 
 USERS = "api/application/users"
 ACCOUNT = "api/client/account"
+
+_USERNAME = re.compile(r"^[a-z0-9][\w.-]+[a-z0-9]$", re.ASCII)
+_USERNAME_MESSAGE = (
+    "The username must start and end with alpha-numeric characters and contain only letters, numbers, dashes, "
+    "underscores, and periods."
+)
+_MAX_LENGTH = 191
 
 # Application keys must never be handed to the client API as "proof": they would prove nothing about a member.
 _APPLICATION_KEY_PREFIXES = ("ptla_", "papp_")
@@ -75,6 +82,28 @@ class PterodactylClient(PanelClient):
     iter_page_size = 200
     # Fields PATCH insists on every time.
     required_on_update: ClassVar[tuple[str, ...]] = ("email", "username", "first_name", "last_name")
+    # Pterodactyl's Username rule: letters, digits, - _ . inside, alphanumeric at both ends, 3 characters or more.
+    username_format: ClassVar[bool] = True
+
+    # --- checking input ---------------------------------------------------------------------------------------
+
+    def check_fields(self, values: dict[str, Any], *, creating: bool) -> Problems:
+        problems = super().check_fields(values, creating=creating)
+        username = values.get("username")
+        name_rule_applies = self.username_format and username is not None and str(username).strip()
+        if name_rule_applies and not _USERNAME.match(str(username).strip().lower()):
+            problems.setdefault("username", []).append(_USERNAME_MESSAGE)
+        for name in ("first_name", "last_name") if Capability.NAMES in self.capabilities else ():
+            label = name.replace("_", " ")
+            value = values.get(name)
+            if (value is None or not str(value).strip()) and (creating or name in values):
+                problems.setdefault(name, []).append(f"The {label} field is required.")
+            elif value is not None and len(str(value).strip()) > _MAX_LENGTH:
+                problems.setdefault(name, []).append(f"The {label} must be between 1 and {_MAX_LENGTH} characters.")
+        for name in ("email", "username"):
+            if len(str(values.get(name) or "")) > _MAX_LENGTH:
+                problems.setdefault(name, []).append(f"The {name} must be between 1 and {_MAX_LENGTH} characters.")
+        return problems
 
     # --- reading ------------------------------------------------------------------------------------------------
 
@@ -97,15 +126,18 @@ class PterodactylClient(PanelClient):
         # The route takes one path segment, so an id containing "/" can never be looked up by it.
         if not external_id or "/" in external_id:
             return None
-        response = await self.transport.request("GET", f"{USERS}/external/{quote(external_id, safe='')}")
+        path = f"{USERS}/external/{quote(external_id, safe='')}"
+        response = await self.transport.request("GET", path, params={"include": "servers"})
         if response.status == 404:
             return None
         return self._user(self._expect(response, 200))
 
-    async def _filtered(self, field: str, value: str) -> AsyncIterator[PanelUser]:
+    async def _filtered(self, field: str, value: str, *, include: str | None = None) -> AsyncIterator[PanelUser]:
         page = 1
         while True:
             params: dict[str, str | int] = {"page": page, "per_page": self.iter_page_size, f"filter[{field}]": value}
+            if include:
+                params["include"] = include
             result = self._page(self._expect(await self.transport.request("GET", USERS, params=params), 200))
             for user in result.items:
                 yield user
@@ -119,11 +151,11 @@ class PterodactylClient(PanelClient):
             return None
         wanted = query.casefold()
         if "@" in query:
-            async for user in self._filtered("email", query):
+            async for user in self._filtered("email", query, include="servers"):
                 if user.email.casefold() == wanted:
                     return user
         else:
-            async for user in self._filtered("username", query):
+            async for user in self._filtered("username", query, include="servers"):
                 if user.username.casefold() == wanted:
                     return user
         return await self.get_user_by_external_id(query)
@@ -249,7 +281,7 @@ class PterodactylClient(PanelClient):
             # The username rule's message carries a line break and 16 spaces from the panel's PHP source.
             fields.setdefault(field, []).append(re.sub(r"\s+", " ", str(entry.get("detail", ""))).strip())
         if rules == {"unique"}:
-            return Conflict("Already taken on the panel.", fields=fields, status=422)
+            return Conflict("That is already taken on the panel.", fields=fields, status=422)
         return ValidationFailed(fields)
 
     def _page(self, body: Any) -> UserPage:
@@ -307,6 +339,7 @@ class PelicanClient(PterodactylClient):
     capabilities = PterodactylClient.capabilities - {Capability.NAMES}
     default_rate_limit = 256
     required_on_update = ("email", "username")
+    username_format = False
 
     async def create_user(self, user: NewUser) -> PanelUser:
         if user.admin:

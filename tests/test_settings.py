@@ -111,3 +111,15 @@ def test_running_the_bot_without_settings_prints_one_message_and_exits(tmp_path:
     assert "Traceback" not in result.stderr + result.stdout
     for name in VARIABLES:
         assert name in result.stderr
+
+
+def test_env_example_documents_every_setting_and_parses(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from settings import Settings
+
+    example = (ROOT / ".env.example").read_text()
+    for name in Settings.model_fields:
+        assert f"\n{name.upper()}=" in example, f"{name.upper()} is not documented in .env.example"
+    filled = example.replace("DISCORD_TOKEN=\n", "DISCORD_TOKEN=abc\n").replace("PANEL_API_KEY=\n", "PANEL_API_KEY=k\n")
+    (tmp_path / ".env").write_text(filled)
+    settings = load_settings()
+    assert settings.panel_kind is PanelKind.PTERODACTYL and settings.audit_channel_id is None

@@ -10,7 +10,6 @@ import discord
 from discord import app_commands
 
 from panel_api import (
-    Conflict,
     Forbidden,
     NotFound,
     NotSupported,
@@ -36,10 +35,8 @@ class UserFacingError(app_commands.AppCommandError):
 
 def describe_panel_error(error: PanelError) -> str:
     """The sentence a member reads for a panel error: what happened and what to do next."""
-    if isinstance(error, Conflict):
-        return _with_fields("That is already taken on the panel.", error)
     if isinstance(error, ValidationFailed):
-        return _with_fields("The panel did not accept that:", error)
+        return _with_fields(error.message, error)
     if isinstance(error, RateLimited):
         return f"The panel is busy right now (rate limited). Try again in about {max(1, round(error.retry_after))} s."
     if isinstance(error, Unauthorized | Forbidden):

@@ -1,0 +1,83 @@
+"""Turning what staff type for `<user>` (an id, email, username, external id or a linked @member) into an account."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from panel_api import NotFound, PanelClient, PanelError, PanelUser
+
+from .errors import UserFacingError
+
+if TYPE_CHECKING:
+    from bot import PanelDesk
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"^<@!?(\d{15,20})>$")
+# Discord ids are 17-20 digits; no panel numbers its users that high, so a bare snowflake means a member.
+_SNOWFLAKE = re.compile(r"^\d{17,20}$")
+AUTOCOMPLETE_BUDGET = 2.0  # seconds; Discord drops autocomplete answers after 3
+
+
+def panel_for(interaction: discord.Interaction[PanelDesk], panel: str | None) -> tuple[str, PanelClient]:
+    """The panel a command should act on: the one named, or the default."""
+    client = interaction.client.panels.get_panel(panel)
+    return client.name, client
+
+
+async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, reference: str) -> PanelUser:
+    text = reference.strip()
+    if not text:
+        raise UserFacingError("Say which user: an id, email, username, external id or a linked @member.")
+    member = _MENTION.match(text) or _SNOWFLAKE.match(text)
+    if member:
+        discord_id = int(member.group(1) if member.re is _MENTION else member.group(0))
+        link = await bot.links.get_for_member(panel_name, discord_id)
+        if link is None:
+            raise UserFacingError(f"<@{discord_id}> has no linked account on the {panel_name} panel.")
+        return await client.get_user(link.panel_user_id)
+    if text.isdigit():
+        try:
+            return await client.get_user(text)
+        except NotFound:
+            pass  # a username can be all digits too
+    user = await client.find_user(text)
+    if user is None:
+        raise NotFound(f"No user on the {panel_name} panel has the id, email, username or external id {text!r}.")
+    return user
+
+
+def user_choice(user: PanelUser) -> app_commands.Choice[str]:
+    label = f"{user.username} · {user.email} (#{user.id})"
+    return app_commands.Choice(name=label[:100], value=user.id)
+
+
+async def user_autocomplete(
+    interaction: discord.Interaction[PanelDesk], current: str
+) -> list[app_commands.Choice[str]]:
+    """Up to 25 panel users matching what is typed so far; an empty list rather than an error when slow."""
+    try:
+        _, client = panel_for(interaction, getattr(interaction.namespace, "panel", None))
+        page = await asyncio.wait_for(client.list_users(per_page=25, search=current or None), AUTOCOMPLETE_BUDGET)
+    except (PanelError, TimeoutError) as exc:
+        log.info("user autocomplete gave up: %s", type(exc).__name__)
+        return []
+    return [user_choice(user) for user in page.items[:25]]
+
+
+async def panel_autocomplete(
+    interaction: discord.Interaction[PanelDesk], current: str
+) -> list[app_commands.Choice[str]]:
+    needle = current.casefold()
+    panels = interaction.client.panels
+    return [
+        app_commands.Choice(name=f"{name} ({client.display_name})", value=name)
+        for name, client in panels.items()
+        if needle in name.casefold()
+    ][:25]

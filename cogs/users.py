@@ -1,0 +1,367 @@
+"""/user: staff manage panel accounts. Staff may look; admins may change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from panel_api import Capability, NewUser, PanelClient, PanelUser, UserChanges, UserHasServers, ValidationFailed
+from storage import LinkConflict, LinkMethod
+
+from .common.auditing import audited
+from .common.checks import Access, require
+from .common.embeds import FIELD_LABELS, show_value, user_embed, user_line
+from .common.errors import UserFacingError
+from .common.resolve import panel_autocomplete, panel_for, resolve_user, user_autocomplete
+from .common.text import NO_MENTIONS, safe
+from .common.views import ConfirmView, PagerView
+
+if TYPE_CHECKING:
+    from bot import PanelDesk
+
+PAGE_SIZE = 10
+USER_HELP = "An id, email, username or external id, or a linked @member"
+PANEL_HELP = "Which panel (the default one when left out)"
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Users(commands.GroupCog, group_name="user", group_description="Manage the panel's user accounts"):
+    # Seconds before Confirm/Cancel and Previous/Next stop answering.
+    confirm_timeout = 60.0
+    pager_timeout = 180.0
+
+    def __init__(self, bot: PanelDesk) -> None:
+        self.bot = bot
+        super().__init__()
+
+    # --- looking -------------------------------------------------------------------------------------------------
+
+    @app_commands.command(name="list", description="List panel users, optionally matching a search")
+    @app_commands.describe(search="Part of a username, or of an email when it has an @", page="Page to start on")
+    @app_commands.describe(panel=PANEL_HELP)
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    @require(Access.STAFF)
+    async def list_users(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        search: app_commands.Range[str, 1, 100] | None = None,
+        page: app_commands.Range[int, 1, 100000] = 1,
+        panel: str | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        _, client = panel_for(interaction, panel)
+        term = search.strip() if search else None
+
+        async def render(number: int) -> tuple[discord.Embed, int]:
+            result = await client.list_users(page=max(1, number), per_page=PAGE_SIZE, search=term)
+            if not result.items and result.total and number > 1:
+                result = await client.list_users(page=result.total_pages, per_page=PAGE_SIZE, search=term)
+            title = f"Users matching “{safe(term, limit=80)}”" if term else "Users"
+            lines = [user_line(user) for user in result.items] or ["No users found."]
+            embed = discord.Embed(title=title, description="\n".join(lines), colour=discord.Colour.blurple())
+            embed.set_footer(text=f"{client.name} · page {result.page} of {result.total_pages} · {result.total} users")
+            return embed, result.total_pages
+
+        embed, total_pages = await render(max(1, page))
+        if total_pages <= 1:
+            await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        view = PagerView(
+            render,
+            author_id=interaction.user.id,
+            page=min(page, total_pages),
+            total_pages=total_pages,
+            timeout=self.pager_timeout,
+        )
+        view.message = await interaction.followup.send(
+            embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
+        )
+
+    @app_commands.command(name="info", description="Show every detail of one panel account")
+    @app_commands.describe(user=USER_HELP, panel=PANEL_HELP)
+    @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
+    @require(Access.STAFF)
+    async def info(self, interaction: discord.Interaction[PanelDesk], user: str, panel: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, client = panel_for(interaction, panel)
+        account = await resolve_user(self.bot, panel_name, client, user)
+        embed = await self._embed(panel_name, client, account)
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    # --- changing ------------------------------------------------------------------------------------------------
+
+    @app_commands.command(name="create", description="Create a panel account")
+    @app_commands.describe(
+        email="Email address of the new account",
+        username="Username (Pterodactyl: letters, digits, - _ . inside, at least 3 characters)",
+        first_name="First name",
+        last_name="Last name",
+        admin="Make the account a panel admin",
+        password="Initial password (never shown again); leave out to let the user set their own",
+        language="Panel language code, e.g. en",
+        member="Link the new account to this Discord member",
+        panel=PANEL_HELP,
+    )
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def create(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        email: app_commands.Range[str, 3, 191],
+        username: app_commands.Range[str, 1, 191],
+        first_name: app_commands.Range[str, 1, 191],
+        last_name: app_commands.Range[str, 1, 191],
+        admin: bool = False,
+        password: app_commands.Range[str, 8, 128] | None = None,
+        language: app_commands.Range[str, 2, 10] | None = None,
+        member: discord.Member | None = None,
+        panel: str | None = None,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, client = panel_for(interaction, panel)
+        new = NewUser(
+            email=email.strip(),
+            username=username.strip(),
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            admin=admin,
+            password=password,
+            language=language.strip() if language else None,
+        )
+        if member is not None:
+            await self._ensure_member_free(panel_name, member)
+        async with audited(interaction, "user.create", panel=panel_name) as change:
+            change.target_label = f"{new.username} <{new.email}>"
+            change.details["fields"] = new.model_dump(exclude={"password"}, exclude_none=True)
+            change.details["sign_in"] = "password set by staff" if password else "set-password link emailed"
+            refuse_invalid(client.check_new_user(new))
+            created = await client.create_user(new)
+            change.about(created)
+        notes = [
+            "A password was set; it is not shown again."
+            if password
+            else f"No password was set: the panel emails {safe(created.email)} a link to choose one."
+        ]
+        if member is not None:
+            notes.append(await self._link_created(interaction, panel_name, created, member))
+        embed = await self._embed(panel_name, client, created, title=f"Created {safe(created.username, limit=200)}")
+        await interaction.followup.send("\n".join(notes), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="edit", description="Change fields of a panel account; only the fields given change")
+    @app_commands.describe(
+        user=USER_HELP,
+        email="New email address",
+        username="New username",
+        first_name="New first name",
+        last_name="New last name",
+        admin="Make the account a panel admin (true) or not (false)",
+        password="New password (never shown)",
+        language="New panel language code, e.g. en",
+        panel=PANEL_HELP,
+    )
+    @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def edit(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        user: str,
+        email: app_commands.Range[str, 3, 191] | None = None,
+        username: app_commands.Range[str, 1, 191] | None = None,
+        first_name: app_commands.Range[str, 1, 191] | None = None,
+        last_name: app_commands.Range[str, 1, 191] | None = None,
+        admin: bool | None = None,
+        password: app_commands.Range[str, 8, 128] | None = None,
+        language: app_commands.Range[str, 2, 10] | None = None,
+        panel: str | None = None,
+    ) -> None:
+        given = {
+            "email": email,
+            "username": username,
+            "first_name": first_name,
+            "last_name": last_name,
+            "admin": admin,
+            "password": password,
+            "language": language,
+        }
+        wanted = {
+            name: value.strip() if isinstance(value, str) and name != "password" else value
+            for name, value in given.items()
+            if value is not None
+        }
+        if not wanted:
+            raise UserFacingError("Nothing to change: give at least one field to edit.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, client = panel_for(interaction, panel)
+        changes = UserChanges(**wanted)
+        before = await resolve_user(self.bot, panel_name, client, user)
+        async with audited(interaction, "user.edit", panel=panel_name, target=before) as change:
+            refuse_invalid(client.check_changes(changes))
+            change.details["changed"] = {
+                name: {"before": getattr(before, name), "after": value}
+                for name, value in wanted.items()
+                if name != "password"
+            }
+            if password is not None:
+                change.details["credentials"] = "password changed"
+            after = await client.update_user(before.id, changes)
+        embed = discord.Embed(title=f"Edited {safe(after.username, limit=200)}", colour=discord.Colour.green())
+        for name in wanted:
+            old = getattr(before, name, None)
+            new = getattr(after, name, None)
+            value = "changed" if name == "password" else f"{show_value(name, old)} → {show_value(name, new)}"
+            embed.add_field(name=FIELD_LABELS[name], value=value, inline=False)
+        embed.set_footer(text=f"#{after.id} · {client.name} · {client.display_name}")
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="delete", description="Delete a panel account (asks for confirmation)")
+    @app_commands.describe(user=USER_HELP, panel=PANEL_HELP)
+    @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def delete(self, interaction: discord.Interaction[PanelDesk], user: str, panel: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, client = panel_for(interaction, panel)
+        account = await resolve_user(self.bot, panel_name, client, user)
+        embed = await self._embed(panel_name, client, account, title=f"Delete {safe(account.username, limit=200)}?")
+        embed.colour = discord.Colour.red()
+        embed.description = delete_warning(client, account)
+        view = ConfirmView(author_id=interaction.user.id, timeout=self.confirm_timeout, confirm_label="Delete")
+        view.message = await interaction.followup.send(
+            embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
+        )
+        if await view.wait() or view.value is None:
+            view.disable_all()
+            await view.message.edit(content="No answer in time; nothing was deleted.", embed=embed, view=view)
+            return
+        if not view.value:
+            await view.message.edit(content="Cancelled; nothing was deleted.", embed=embed, view=None)
+            return
+        try:
+            async with audited(interaction, "user.delete", panel=panel_name, target=account) as change:
+                link = await self.bot.links.get_for_account(panel_name, account.id)
+                change.target_discord_id = link.discord_id if link else None
+                await client.delete_user(account.id)
+                if link is not None:
+                    await self.bot.links.unlink_account(panel_name, account.id, reason="account deleted")
+                    change.details["unlinked_member"] = link.discord_id
+        except UserHasServers:
+            count = f" ({account.servers_count})" if account.servers_count else ""
+            await view.message.edit(
+                content=(
+                    f"The panel refused: {safe(account.username)} still owns servers{count}. "
+                    "Delete or transfer them on the panel, then try again."
+                ),
+                embed=embed,
+                view=None,
+            )
+            return
+        unlinked = f" Their link to <@{link.discord_id}> was removed." if link else ""
+        await view.message.edit(
+            content=f"Deleted {safe(account.username)} (#{safe(account.id)}).{unlinked}", embed=None, view=None
+        )
+
+    @app_commands.command(name="suspend", description="Suspend a panel account (where the panel supports it)")
+    @app_commands.describe(user=USER_HELP, reason="Why (kept in the audit log, and on the panel where it has one)")
+    @app_commands.describe(panel=PANEL_HELP)
+    @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def suspend(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        user: str,
+        reason: app_commands.Range[str, 1, 500] | None = None,
+        panel: str | None = None,
+    ) -> None:
+        await self._set_suspended(interaction, user, panel, suspend=True, reason=reason)
+
+    @app_commands.command(name="unsuspend", description="Lift a panel account's suspension")
+    @app_commands.describe(user=USER_HELP, panel=PANEL_HELP)
+    @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def unsuspend(self, interaction: discord.Interaction[PanelDesk], user: str, panel: str | None = None) -> None:
+        await self._set_suspended(interaction, user, panel, suspend=False, reason=None)
+
+    # --- shared ----------------------------------------------------------------------------------------------------
+
+    async def _set_suspended(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        user: str,
+        panel: str | None,
+        *,
+        suspend: bool,
+        reason: str | None,
+    ) -> None:
+        panel_name, client = panel_for(interaction, panel)
+        if not client.supports(Capability.SUSPENSION):
+            raise UserFacingError(
+                f"{client.display_name} panels have no user suspension. "
+                "Suspend the account's servers on the panel instead, or remove the member's link."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        account = await resolve_user(self.bot, panel_name, client, user)
+        action = "user.suspend" if suspend else "user.unsuspend"
+        async with audited(interaction, action, panel=panel_name, target=account) as change:
+            if reason:
+                change.details["reason"] = reason
+            if suspend:
+                updated = await client.suspend_user(account.id, reason)
+            else:
+                updated = await client.unsuspend_user(account.id)
+        verb = "Suspended" if suspend else "Lifted the suspension of"
+        embed = await self._embed(panel_name, client, updated, title=f"{verb} {safe(updated.username, limit=200)}")
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _embed(
+        self, panel_name: str, client: PanelClient, user: PanelUser, *, title: str | None = None
+    ) -> discord.Embed:
+        link = await self.bot.links.get_for_account(panel_name, user.id)
+        return user_embed(user, client, linked_member=link.discord_id if link else None, title=title)
+
+    async def _ensure_member_free(self, panel_name: str, member: discord.Member) -> None:
+        existing = await self.bot.links.get_for_member(panel_name, member.id)
+        if existing is not None:
+            raise UserFacingError(
+                f"{member.mention} is already linked to account #{existing.panel_user_id} on the {panel_name} panel; "
+                "unlink them first or leave out `member`."
+            )
+
+    async def _link_created(
+        self, interaction: discord.Interaction[PanelDesk], panel_name: str, user: PanelUser, member: discord.Member
+    ) -> str:
+        try:
+            async with audited(interaction, "link.create", panel=panel_name, target=user) as change:
+                change.target_discord_id = member.id
+                change.details["method"] = LinkMethod.CREATED.value
+                await self.bot.links.link(
+                    panel_name,
+                    member.id,
+                    user.id,
+                    method=LinkMethod.CREATED,
+                    panel_username=user.username,
+                    linked_by=interaction.user.id,
+                )
+        except LinkConflict:
+            return f"The account was created, but {member.mention} was linked to another account meanwhile."
+        return f"Linked to {member.mention}."
+
+
+def refuse_invalid(problems: dict[str, list[str]]) -> None:
+    if problems:
+        raise ValidationFailed(problems, "That input would be refused by the panel:")
+
+
+def delete_warning(client: PanelClient, user: PanelUser) -> str:
+    lines = ["This deletes the account on the panel. It cannot be undone."]
+    if client.deletes_servers_with_user:
+        lines.append("**This panel also deletes every server the user owns.**")
+    if user.servers_count:
+        lines.append(f"The account owns {user.servers_count} server(s).")
+    return "\n".join(lines)
+
+
+async def setup(bot: PanelDesk) -> None:
+    await bot.add_cog(Users(bot))

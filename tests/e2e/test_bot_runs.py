@@ -1,0 +1,41 @@
+"""The unchanged bot against the Discord stand-in: it starts, registers its commands, answers, and stops."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import ADMIN, GUILD, MEMBER, Desk
+
+
+async def test_commands_are_registered_in_the_guild_and_pass_discords_checks(desk: Desk) -> None:
+    registered = {command["name"]: command for command in desk.discord.registered_commands(GUILD)}
+    assert {"panel", "user", "audit"} <= set(registered)
+    user_subcommands = {option["name"] for option in registered["user"]["options"]}
+    assert user_subcommands == {"list", "info", "create", "edit", "delete", "suspend", "unsuspend"}
+    assert registered["user"]["default_member_permissions"] == str(1 << 5)  # Manage Server
+    assert desk.discord.registered_commands(None) == []  # GUILD_IDS set: nothing global
+    assert desk.discord.errors_returned == []
+    assert desk.discord.unhandled_requests == []
+
+
+async def test_a_staff_command_answers_an_admin(desk: Desk) -> None:
+    record = await desk.run("panel status", by=ADMIN)
+    responses = await record.wait_for(2)
+    assert responses[0].kind == "defer"
+    message = await record.wait_for_message()
+    assert message.ephemeral
+    assert "reachable, key accepted, 1 users" in message.text()
+    assert "main (default): Pterodactyl" in message.text()
+
+
+async def test_a_member_without_the_role_is_refused(desk: Desk) -> None:
+    message = await desk.reply("panel status", by=MEMBER)
+    assert message.ephemeral
+    assert "You need a staff or admin role to use this command" in message.content
+    assert desk.panel.requests == []  # refused before the panel was asked anything
+
+
+async def test_commands_are_not_registered_again_on_restart(desk: Desk) -> None:
+    puts = [r for r in desk.discord.requests if r[0] == "PUT" and "/commands" in r[1]]
+    assert len(puts) == 1
+    assert await desk.bot.sync_commands() == len(desk.discord.registered_commands(GUILD))
+    puts = [r for r in desk.discord.requests if r[0] == "PUT" and "/commands" in r[1]]
+    assert len(puts) == 1  # unchanged payload: no second registration
