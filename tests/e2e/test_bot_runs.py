@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import ADMIN, GUILD, MEMBER, Desk
+import asyncio
+import gc
+import warnings
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ADMIN, GUILD, MEMBER, Desk, start_desk
+from tests.fakes.pterodactyl import PterodactylSimulator
 
 
 async def test_commands_are_registered_in_the_guild_and_pass_discords_checks(desk: Desk) -> None:
@@ -39,3 +47,27 @@ async def test_commands_are_not_registered_again_on_restart(desk: Desk) -> None:
     assert await desk.bot.sync_commands() == len(desk.discord.registered_commands(GUILD))
     puts = [r for r in desk.discord.requests if r[0] == "PUT" and "/commands" in r[1]]
     assert len(puts) == 1  # unchanged payload: no second registration
+
+
+async def test_the_bot_shuts_down_cleanly(
+    tmp_path: Path, pterodactyl: PterodactylSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    running = start_desk(tmp_path, pterodactyl)
+    desk = await anext(running)
+    message = await desk.reply("user list", by=ADMIN)
+    assert "1 users" in message.text()
+    client = desk.bot.panels.default
+    # discord.py holds READY back for 2 s after the last guild and leaves that wait pending if closed sooner.
+    await asyncio.wait_for(desk.bot.wait_until_ready(), 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await running.aclose()  # closes the bot, then the stand-in
+        gc.collect()
+    assert desk.bot.is_closed()
+    assert client.transport._session is not None and client.transport._session.closed
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert desk.discord.gateway_closes == [] or all(code in (1000, 1001) for code, _ in desk.discord.gateway_closes)
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert others == []
+    assert desk.discord.errors_returned == [] and desk.discord.unhandled_requests == []

@@ -325,3 +325,8 @@ async def test_changes_are_posted_to_the_audit_channel_and_listed(desk: Desk) ->
     assert "`user.edit`" in lines[0] and "Last name" in lines[0] and "`user.create`" in lines[1]
     only_staff = await desk.reply("audit recent", member=STAFF)
     assert only_staff.embeds[0]["description"].strip() == "Nothing recorded yet."
+    desk.panel.add_user(username="untouched", email="u@example.com")
+    about_user = await desk.reply("audit recent", user="auditme")
+    assert len(about_user.embeds[0]["description"].splitlines()) == 2
+    about_other = await desk.reply("audit recent", user="untouched")
+    assert about_other.embeds[0]["description"].strip() == "Nothing recorded yet."
