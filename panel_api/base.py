@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
@@ -35,6 +35,18 @@ class HealthReport:
     @property
     def ok(self) -> bool:
         return self.reachable and bool(self.key_accepted)
+
+
+async def walk_pages(fetch: Callable[[int], Awaitable[UserPage]]) -> AsyncIterator[PanelUser]:
+    """The users of page 1, 2, … as `fetch(page)` returns them, until the last page or an empty one."""
+    page = 1
+    while True:
+        result = await fetch(page)
+        for user in result.items:
+            yield user
+        if not result.items or page >= result.total_pages:
+            return
+        page += 1
 
 
 class PanelClient(ABC):
@@ -143,16 +155,11 @@ class PanelClient(ABC):
     async def iter_users(self, search: str | None = None) -> AsyncIterator[PanelUser]:
         """Every user, page by page. An account that moves between pages while we read is yielded once."""
         seen: set[str] = set()
-        page = 1
-        while True:
-            result = await self.list_users(page=page, per_page=self.iter_page_size, search=search)
-            for user in result.items:
-                if user.id not in seen:
-                    seen.add(user.id)
-                    yield user
-            if not result.items or page >= result.total_pages:
-                return
-            page += 1
+        pages = walk_pages(lambda page: self.list_users(page=page, per_page=self.iter_page_size, search=search))
+        async for user in pages:
+            if user.id not in seen:
+                seen.add(user.id)
+                yield user
 
     async def find_user(self, query: str) -> PanelUser | None:
         """The user whose email, username or external id is exactly `query` (emails compared case-insensitively)."""

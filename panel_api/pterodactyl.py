@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from .base import PanelClient, Problems
+from .base import PanelClient, Problems, walk_pages
 from .errors import (
     Conflict,
     Forbidden,
@@ -132,18 +132,14 @@ class PterodactylClient(PanelClient):
             return None
         return self._user(self._expect(response, 200))
 
-    async def _filtered(self, field: str, value: str, *, include: str | None = None) -> AsyncIterator[PanelUser]:
-        page = 1
-        while True:
+    def _filtered(self, field: str, value: str, *, include: str | None = None) -> AsyncIterator[PanelUser]:
+        async def fetch(page: int) -> UserPage:
             params: dict[str, str | int] = {"page": page, "per_page": self.iter_page_size, f"filter[{field}]": value}
             if include:
                 params["include"] = include
-            result = self._page(self._expect(await self.transport.request("GET", USERS, params=params), 200))
-            for user in result.items:
-                yield user
-            if not result.items or page >= result.total_pages:
-                return
-            page += 1
+            return self._page(self._expect(await self.transport.request("GET", USERS, params=params), 200))
+
+        return walk_pages(fetch)
 
     async def find_user(self, query: str) -> PanelUser | None:
         query = query.strip()

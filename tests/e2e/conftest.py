@@ -1,104 +1,14 @@
-"""The real bot, built by `bot.create_bot`, run against the Discord stand-in and a panel simulator on loopback."""
+"""Fixtures for the end-to-end tests; the machinery lives in `harness.py`."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot import PanelDesk, create_bot
-from discord_endpoints import point_discord_at
-from settings import load_settings
-from tests.fakes.discord import DiscordStandIn, FakeGuild, InteractionRecord, RecordedMessage
+from tests.e2e.harness import AUDIT_CHANNEL, Desk, start_desk
 from tests.fakes.pterodactyl import PterodactylSimulator
-
-TOKEN = "e2e-bot-token"
-GUILD = 7_100_000_000_000_000_001
-GENERAL = 7_100_000_000_000_000_002
-AUDIT_CHANNEL = 7_100_000_000_000_000_003
-ADMIN_ROLE = 7_100_000_000_000_000_010
-STAFF_ROLE = 7_100_000_000_000_000_011
-ADMIN = 7_100_000_000_000_000_100
-STAFF = 7_100_000_000_000_000_101
-MEMBER = 7_100_000_000_000_000_102
-OTHER_MEMBER = 7_100_000_000_000_000_103
-MANAGE_GUILD = 1 << 5
-
-
-@dataclass
-class Desk:
-    """Everything an end-to-end test drives: Discord, the panel, and the bot between them."""
-
-    discord: DiscordStandIn
-    guild: FakeGuild
-    panel: PterodactylSimulator
-    bot: PanelDesk
-
-    async def run(self, path: str, *, by: int = ADMIN, **options: Any) -> InteractionRecord:
-        # Members without Manage Server do not see the staff commands in Discord's client; a server admin can
-        # show them under Integrations, which the stand-in does not model, so its client-side check is skipped
-        # for them. The bot's own role check is what these tests are about.
-        visible = by in (ADMIN, STAFF)
-        return await self.discord.run_command(
-            path, user=by, guild=GUILD, channel=GENERAL, options=options, client_checks=visible
-        )
-
-    async def reply(self, path: str, *, by: int = ADMIN, **options: Any) -> RecordedMessage:
-        """Run `path` as member `by` with `options`; return the message it finally shows (after any defer)."""
-        record = await self.run(path, by=by, **options)
-        return await record.wait_for_message()
-
-
-SettingsOverride = Callable[[dict[str, Any]], None]
-
-
-async def start_desk(
-    tmp_path: Path, panel: PterodactylSimulator, *, database: Path | None = None, **overrides: Any
-) -> AsyncIterator[Desk]:
-    standin = DiscordStandIn(token=TOKEN)
-    await standin.start()
-    guild = standin.add_guild(GUILD, "Hosting Co")
-    guild.add_role(ADMIN_ROLE, "Admin", permissions=MANAGE_GUILD)
-    guild.add_role(STAFF_ROLE, "Staff", permissions=MANAGE_GUILD)
-    guild.add_channel(GENERAL, "general")
-    guild.add_channel(AUDIT_CHANNEL, "audit")
-    guild.add_member(ADMIN, "alice", roles=[ADMIN_ROLE])
-    guild.add_member(STAFF, "sam", roles=[STAFF_ROLE])
-    guild.add_member(MEMBER, "max")
-    guild.add_member(OTHER_MEMBER, "olga")
-    settings = load_settings(
-        discord_token=TOKEN,
-        discord_api_base=standin.api_base,
-        discord_gateway_url=standin.gateway_url,
-        guild_ids=[GUILD],
-        admin_role_ids=[ADMIN_ROLE],
-        staff_role_ids=[STAFF_ROLE],
-        panel_kind="pterodactyl",
-        panel_url=panel.url,
-        panel_api_key=panel.admin_key,
-        panel_timeout=5,
-        database_path=database or tmp_path / "desk.sqlite3",
-        **overrides,
-    )
-    bot = await create_bot(settings)
-    task = asyncio.create_task(bot.start(TOKEN))
-    try:
-        await standin.wait_until_identified(bot_task=task)
-        # discord.py holds its READY event for `guild_ready_timeout` (2 s) after the last guild arrives, but it
-        # handles interactions as soon as the guild is cached; waiting for that keeps each test fast.
-        async with asyncio.timeout(10):
-            while bot.get_guild(GUILD) is None:  # noqa: ASYNC110 - discord.py offers no event for "guild cached"
-                await asyncio.sleep(0.01)
-        yield Desk(standin, guild, panel, bot)
-    finally:
-        await bot.close()
-        await asyncio.wait_for(task, 10)
-        await standin.close()
-        point_discord_at(None, None)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, GUILD, MEMBER, Desk, start_desk
+from tests.e2e.harness import ADMIN, GUILD, MEMBER, Desk, start_desk
 from tests.fakes.pterodactyl import PterodactylSimulator
 
 

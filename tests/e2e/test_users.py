@@ -8,7 +8,7 @@ import re
 import pytest
 
 from storage import AuditOutcome, LinkMethod
-from tests.e2e.conftest import ADMIN, ADMIN_ROLE, AUDIT_CHANNEL, MEMBER, OTHER_MEMBER, STAFF, Desk
+from tests.e2e.harness import ADMIN, ADMIN_ROLE, AUDIT_CHANNEL, MEMBER, OTHER_MEMBER, STAFF, Desk
 
 ADMIN_ONLY = "You need an admin role to use this command"
 STAFF_ONLY = "You need a staff or admin role to use this command"
