@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import aiohttp
@@ -40,14 +41,20 @@ def create_client(
     name: str | None = None,
     **options: Any,
 ) -> PanelClient:
-    """Build the client for `kind`. Extra keyword options become TransportOptions (timeouts, rate limit, …)."""
+    """Build the client for `kind`.
+
+    Keyword options named like TransportOptions fields (timeout, rate_limit, max_retries, …) tune the transport;
+    any other option goes to the panel's client (e.g. a panel version where a client needs one).
+    """
     panel_kind = PanelKind(kind)
     try:
         cls = CLIENTS[panel_kind]
     except KeyError:
         raise NotSupported(f"Panel kind {panel_kind.value!r} is not supported yet.") from None
-    transport_options = TransportOptions(**{"rate_limit": cls.default_rate_limit, **options})
-    return cls(base_url, api_key, session=session, options=transport_options, name=name)
+    transport_names = {f.name for f in dataclasses.fields(TransportOptions)}
+    transport = {"rate_limit": cls.default_rate_limit, **{k: v for k, v in options.items() if k in transport_names}}
+    extra = {k: v for k, v in options.items() if k not in transport_names}
+    return cls(base_url, api_key, session=session, options=TransportOptions(**transport), name=name, **extra)
 
 
 __all__ = [

@@ -176,6 +176,14 @@ class PanelClient(ABC):
 
     # --- operations only some panels have --------------------------------------------------------------------
 
+    async def get_user_by_external_id(self, external_id: str) -> PanelUser | None:
+        """The user whose external id is exactly `external_id`, or None."""
+        raise self.not_supported("look users up by external id")
+
+    async def find_by_discord_id(self, discord_id: int) -> PanelUser | None:
+        """The account the panel itself ties to this Discord user (CtrlPanel's Discord login), or None."""
+        raise self.not_supported("record which Discord account a user has")
+
     async def account_for_key(self, client_api_key: str) -> PanelUser:
         """The account that owns a client API key: proof that whoever holds the key owns the account."""
         raise self.not_supported("tell who owns a client API key")
@@ -187,9 +195,11 @@ class PanelClient(ABC):
         raise self.not_supported("suspend users")
 
     async def change_credits(self, user_id: str, delta: float) -> PanelUser:
+        """Add (delta > 0) or remove (delta < 0) credits; returns the account with its new balance."""
         raise self.not_supported("hold credits")
 
     async def change_server_limit(self, user_id: str, delta: int) -> PanelUser:
+        """Raise (delta > 0) or lower (delta < 0) how many servers the user may have."""
         raise self.not_supported("set server limits")
 
     # --- health -----------------------------------------------------------------------------------------------
