@@ -23,11 +23,38 @@ from cogs.common.text import NO_MENTIONS
 from discord_endpoints import point_discord_at
 from panel_api import PanelRegistry, create_client
 from settings import Settings, SettingsProblem, load_settings
-from storage import AuditLog, BotState, Database, LinkStore, NotificationStore, StorageError
+from storage import (
+    AuditLog,
+    BotState,
+    Database,
+    LinkRequests,
+    LinkStore,
+    NotificationStore,
+    ProofFailures,
+    StorageError,
+)
 
 log = logging.getLogger("panel_desk")
 
-INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit")
+
+class DropGatewayPayloads(logging.Filter):
+    """Keeps discord.py's DEBUG dump of every gateway event out of the logs.
+
+    Those events include modal submissions, and members paste client API keys into the link modal: at
+    LOG_LEVEL=DEBUG the key would otherwise be written to the log verbatim.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "WebSocket Event" not in str(record.msg)
+
+
+def keep_secrets_out_of_logs() -> None:
+    gateway_log = logging.getLogger("discord.gateway")
+    if not any(isinstance(f, DropGatewayPayloads) for f in gateway_log.filters):
+        gateway_log.addFilter(DropGatewayPayloads())
+
+
+INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit", "cogs.linking")
 
 
 class PanelDesk(commands.Bot):
@@ -40,11 +67,16 @@ class PanelDesk(commands.Bot):
     audit: AuditLog
     notifications: NotificationStore
     state: BotState
+    link_requests: LinkRequests
+    proof_failures: ProofFailures
 
     def __init__(self, settings: Settings, panels: PanelRegistry, database: Database) -> None:
+        intents = discord.Intents.default()
+        # Only needed to hear members leave; privileged, so asked for only when a setting depends on it.
+        intents.members = settings.on_member_leave == "unlink"
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            intents=intents,
             tree_cls=PanelDeskTree,
             help_command=None,
             allowed_mentions=NO_MENTIONS,
@@ -56,6 +88,8 @@ class PanelDesk(commands.Bot):
         self.audit = AuditLog(database)
         self.notifications = NotificationStore(database)
         self.state = BotState(database)
+        self.link_requests = LinkRequests(database)
+        self.proof_failures = ProofFailures(database)
 
     async def setup_hook(self) -> None:
         await self.sync_commands()
@@ -100,6 +134,7 @@ async def create_bot(settings: Settings) -> PanelDesk:
     The database file is opened and migrated here, so a bot that exists has a usable database.
     """
     point_discord_at(settings.discord_api_base or None, settings.discord_gateway_url or None)
+    keep_secrets_out_of_logs()
     clients = {
         name: create_client(
             panel.kind,

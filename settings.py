@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -34,6 +34,10 @@ HINTS: dict[str, str] = {
     "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "audit_channel_id": "the id of a text channel the bot can post in, or leave it empty",
+    "link_requests_channel_id": "the id of a staff-only text channel, or leave it empty",
+    "linked_role_id": "the id of a role below the bot's own highest role, or leave it empty",
+    "on_member_leave": "keep or unlink",
+    "link_writes_external_id": "true or false",
 }
 
 
@@ -101,6 +105,26 @@ class Settings(BaseSettings):
     audit_channel_id: int | None = None
     database_path: Path = Path("data/panel-desk.sqlite3")
     log_level: str = "INFO"
+
+    # --- self-service linking ---
+    # Where "Ask staff" link requests are posted with Approve/Deny buttons; empty hides that option.
+    link_requests_channel_id: int | None = None
+    # Hours a member who unlinked waits before linking a different account, and an unlinked account waits before
+    # another member may claim it (stops relink loops that re-earn rewards); 0 turns it off.
+    link_cooldown_hours: float = Field(default=24.0, ge=0)
+    # Discord accounts younger than this many days may not link (keeps fresh alts out); 0 turns it off.
+    min_account_age_days: float = Field(default=0.0, ge=0)
+    # Failed proofs (wrong keys, unknown emails) allowed per member within the window.
+    link_attempts: int = Field(default=5, ge=1)
+    link_attempt_window_minutes: float = Field(default=10.0, gt=0)
+    # A role the bot gives linked members and takes back when they unlink; empty: no role.
+    linked_role_id: int | None = None
+    # Write the member's Discord id into the account's external id on link, when the panel has external ids and
+    # the account has none yet (an id set by a billing system is never overwritten).
+    link_writes_external_id: bool = False
+    # What happens to a member's links when they leave the server: keep or unlink. "unlink" needs the Server
+    # Members privileged intent enabled for the bot in the developer portal.
+    on_member_leave: Literal["keep", "unlink"] = "keep"
 
     panel_name: str = "main"
     panel_kind: PanelKind

@@ -8,6 +8,7 @@ from __future__ import annotations
 from storage.audit import AuditEntry, AuditLog, AuditOutcome
 from storage.database import Database
 from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
+from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
 from storage.links import Link, LinkMethod, LinkStore, PastLink
 from storage.notifications import CreditBalance, NotificationPrefs, NotificationStore, OutboxItem
 from storage.state import BotState
@@ -23,11 +24,15 @@ __all__ = [
     "Link",
     "LinkConflict",
     "LinkMethod",
+    "LinkRequest",
+    "LinkRequests",
     "LinkStore",
     "MemberAlreadyLinked",
     "NotificationPrefs",
     "NotificationStore",
     "OutboxItem",
     "PastLink",
+    "ProofFailures",
+    "RequestStatus",
     "StorageError",
 ]

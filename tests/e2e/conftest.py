@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -18,3 +18,24 @@ async def desk(
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
     async for running in start_desk(tmp_path, pterodactyl, audit_channel_id=AUDIT_CHANNEL):
         yield running
+
+
+DeskFactory = Callable[..., Awaitable[Desk]]
+
+
+@pytest.fixture
+async def desk_with(
+    tmp_path: Path, pterodactyl: PterodactylSimulator, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[DeskFactory]:
+    """Start the bot with settings of the test's choosing: `desk = await desk_with(link_cooldown_hours=0)`."""
+    monkeypatch.chdir(tmp_path)
+    running: list[AsyncGenerator[Desk, None]] = []
+
+    async def start(**overrides: object) -> Desk:
+        generator = start_desk(tmp_path, pterodactyl, **overrides)
+        running.append(generator)
+        return await anext(generator)
+
+    yield start
+    for generator in reversed(running):
+        await generator.aclose()

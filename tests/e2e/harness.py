@@ -6,14 +6,14 @@ Used by the end-to-end tests (through `conftest.py`) and by the benchmarks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot import PanelDesk, create_bot
 from discord_endpoints import point_discord_at
-from settings import load_settings
+from settings import Settings, load_settings
 from tests.fakes.discord import DiscordStandIn, FakeGuild, InteractionRecord, RecordedMessage
 from tests.fakes.pterodactyl import PterodactylSimulator
 
@@ -27,6 +27,8 @@ ADMIN = 7_100_000_000_000_000_100
 STAFF = 7_100_000_000_000_000_101
 MEMBER = 7_100_000_000_000_000_102
 OTHER_MEMBER = 7_100_000_000_000_000_103
+STAFF_CHANNEL = 7_100_000_000_000_000_004
+LINKED_ROLE = 7_100_000_000_000_000_012
 MANAGE_GUILD = 1 << 5
 
 
@@ -37,13 +39,36 @@ class Desk:
     discord: DiscordStandIn
     guild: FakeGuild
     panel: PterodactylSimulator
-    bot: PanelDesk
+    settings: Settings
+    bot: PanelDesk = field(init=False)
+    task: asyncio.Task[None] = field(init=False)
+
+    async def start_bot(self) -> None:
+        """Start a bot process's worth of state: a new bot from the same settings, so the same database."""
+        self.bot = await create_bot(self.settings)
+        self.task = asyncio.create_task(self.bot.start(TOKEN))
+        await self.discord.wait_until_identified(bot_task=self.task)
+        # discord.py holds its READY event for `guild_ready_timeout` (2 s) after the last guild arrives, but it
+        # handles interactions as soon as the guild is cached; waiting for that keeps each test fast.
+        async with asyncio.timeout(10):
+            while self.bot.get_guild(GUILD) is None:  # noqa: ASYNC110 - discord.py has no event for "guild cached"
+                await asyncio.sleep(0.01)
+
+    async def stop_bot(self) -> None:
+        await self.bot.close()
+        await asyncio.wait_for(self.task, 10)
+        await self.discord.wait_until_disconnected()
+
+    async def restart_bot(self) -> None:
+        await self.stop_bot()
+        await self.start_bot()
 
     async def run(self, path: str, *, by: int = ADMIN, **options: Any) -> InteractionRecord:
         # Members without Manage Server do not see the staff commands in Discord's client; a server admin can
         # show them under Integrations, which the stand-in does not model, so its client-side check is skipped
         # for them. The bot's own role check is what these tests are about.
-        visible = by in (ADMIN, STAFF)
+        top = next(c for c in self.discord.registered_commands(GUILD) if c["name"] == path.split()[0])
+        visible = by in (ADMIN, STAFF) or top.get("default_member_permissions") is None
         return await self.discord.run_command(
             path, user=by, guild=GUILD, channel=GENERAL, options=options, client_checks=visible
         )
@@ -56,7 +81,7 @@ class Desk:
 
 async def start_desk(
     tmp_path: Path, panel: PterodactylSimulator, *, database: Path | None = None, **overrides: Any
-) -> AsyncIterator[Desk]:
+) -> AsyncGenerator[Desk, None]:
     standin = DiscordStandIn(token=TOKEN)
     await standin.start()
     guild = standin.add_guild(GUILD, "Hosting Co")
@@ -64,36 +89,33 @@ async def start_desk(
     guild.add_role(STAFF_ROLE, "Staff", permissions=MANAGE_GUILD)
     guild.add_channel(GENERAL, "general")
     guild.add_channel(AUDIT_CHANNEL, "audit")
+    guild.add_channel(STAFF_CHANNEL, "link-requests")
+    guild.add_role(LINKED_ROLE, "Linked")
     guild.add_member(ADMIN, "alice", roles=[ADMIN_ROLE])
     guild.add_member(STAFF, "sam", roles=[STAFF_ROLE])
     guild.add_member(MEMBER, "max")
     guild.add_member(OTHER_MEMBER, "olga")
-    settings = load_settings(
-        discord_token=TOKEN,
-        discord_api_base=standin.api_base,
-        discord_gateway_url=standin.gateway_url,
-        guild_ids=[GUILD],
-        admin_role_ids=[ADMIN_ROLE],
-        staff_role_ids=[STAFF_ROLE],
-        panel_kind="pterodactyl",
-        panel_url=panel.url,
-        panel_api_key=panel.admin_key,
-        panel_timeout=5,
-        database_path=database or tmp_path / "desk.sqlite3",
-        **overrides,
-    )
-    bot = await create_bot(settings)
-    task = asyncio.create_task(bot.start(TOKEN))
+    values: dict[str, Any] = {
+        "discord_token": TOKEN,
+        "discord_api_base": standin.api_base,
+        "discord_gateway_url": standin.gateway_url,
+        "guild_ids": [GUILD],
+        "admin_role_ids": [ADMIN_ROLE],
+        "staff_role_ids": [STAFF_ROLE],
+        "panel_kind": "pterodactyl",
+        "panel_url": panel.url,
+        "panel_api_key": panel.admin_key,
+        "panel_timeout": 5,
+        "link_requests_channel_id": STAFF_CHANNEL,
+        "linked_role_id": LINKED_ROLE,
+        "database_path": database or tmp_path / "desk.sqlite3",
+    }
+    desk = Desk(standin, guild, panel, load_settings(**{**values, **overrides}))
     try:
-        await standin.wait_until_identified(bot_task=task)
-        # discord.py holds its READY event for `guild_ready_timeout` (2 s) after the last guild arrives, but it
-        # handles interactions as soon as the guild is cached; waiting for that keeps each test fast.
-        async with asyncio.timeout(10):
-            while bot.get_guild(GUILD) is None:  # noqa: ASYNC110 - discord.py offers no event for "guild cached"
-                await asyncio.sleep(0.01)
-        yield Desk(standin, guild, panel, bot)
+        await desk.start_bot()
+        yield desk
     finally:
-        await bot.close()
-        await asyncio.wait_for(task, 10)
+        if not desk.bot.is_closed():
+            await desk.stop_bot()
         await standin.close()
         point_discord_at(None, None)

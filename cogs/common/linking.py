@@ -1,0 +1,230 @@
+"""The linking rules every way of linking shares: who may link, cooldowns, the link itself, its role and audit.
+
+Members prove ownership in different ways (cogs/linking.py); staff link directly or approve requests. Whatever the
+way, a link is made and undone here, so the rules read the same everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+
+from panel_api import Capability, PanelClient, PanelError, PanelUser, UserChanges
+from storage import AccountAlreadyLinked, AuditOutcome, Link, LinkMethod, MemberAlreadyLinked
+
+from .auditing import Change, audited, record
+from .errors import UserFacingError
+from .text import safe
+
+if TYPE_CHECKING:
+    from bot import PanelDesk
+
+log = logging.getLogger(__name__)
+
+METHOD_WORDS = {
+    LinkMethod.EXTERNAL_ID: "the panel account's external id names you",
+    LinkMethod.PANEL_DISCORD: "you connected this Discord account on the panel",
+    LinkMethod.CLIENT_KEY: "you showed one of the account's API keys",
+    LinkMethod.STAFF_APPROVAL: "staff approved your request",
+    LinkMethod.STAFF: "linked by staff",
+    LinkMethod.CREATED: "staff created the account for you",
+}
+# Staff decide with full knowledge; cooldowns only hold back self-service.
+STAFF_METHODS = {LinkMethod.STAFF, LinkMethod.STAFF_APPROVAL, LinkMethod.CREATED}
+
+
+def when(moment: datetime) -> str:
+    return discord.utils.format_dt(moment, "R")
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    link: Link
+    notes: list[str]
+
+
+async def ensure_may_link(bot: PanelDesk, panel_name: str, member: discord.abc.User) -> None:
+    """Refuse early, before any proof is asked for: account too new, already linked, too many failed attempts."""
+    settings = bot.settings
+    now = discord.utils.utcnow()
+    if settings.min_account_age_days:
+        old_enough_at = member.created_at + timedelta(days=settings.min_account_age_days)
+        if now < old_enough_at:
+            raise UserFacingError(
+                f"Your Discord account is too new to link a panel account; you can link {when(old_enough_at)}."
+            )
+    existing = await bot.links.get_for_member(panel_name, member.id)
+    if existing is not None:
+        name = safe(existing.panel_username or f"#{existing.panel_user_id}")
+        raise UserFacingError(
+            f"You are already linked to **{name}** on the {panel_name} panel. Use `/unlink` first to link another."
+        )
+    await ensure_attempts_left(bot, member.id)
+
+
+async def ensure_attempts_left(bot: PanelDesk, discord_id: int) -> None:
+    settings = bot.settings
+    window = timedelta(minutes=settings.link_attempt_window_minutes)
+    failures = await bot.proof_failures.since(discord_id, window)
+    if len(failures) >= settings.link_attempts:
+        retry_at = failures[-settings.link_attempts] + window
+        raise UserFacingError(f"Too many failed attempts to prove an account. Try again {when(retry_at)}.")
+
+
+async def proof_failed(bot: PanelDesk, discord_id: int, reason: str) -> str:
+    """Record a failed proof and say how many tries are left."""
+    await bot.proof_failures.record(discord_id, reason)
+    settings = bot.settings
+    used = len(await bot.proof_failures.since(discord_id, timedelta(minutes=settings.link_attempt_window_minutes)))
+    left = max(0, settings.link_attempts - used)
+    if left == 0:
+        return "No attempts left for now; wait a few minutes before trying again."
+    return f"{left} attempt{'s' if left != 1 else ''} left."
+
+
+async def ensure_cooldowns(bot: PanelDesk, panel_name: str, discord_id: int, account: PanelUser) -> None:
+    cooldown = timedelta(hours=bot.settings.link_cooldown_hours)
+    if not cooldown:
+        return
+    now = discord.utils.utcnow()
+    mine = await bot.links.last_unlink_of_member(panel_name, discord_id)
+    if mine is not None and mine.panel_user_id != account.id and now < mine.unlinked_at + cooldown:
+        raise UserFacingError(
+            f"You unlinked another account {when(mine.unlinked_at)}; "
+            f"you can link a different account {when(mine.unlinked_at + cooldown)}."
+        )
+    theirs = await bot.links.last_unlink_of_account(panel_name, account.id)
+    if theirs is not None and theirs.discord_id != discord_id and now < theirs.unlinked_at + cooldown:
+        raise UserFacingError(
+            f"That account was recently unlinked from another member; it can be linked again "
+            f"{when(theirs.unlinked_at + cooldown)}. Ask staff if it is yours."
+        )
+
+
+async def create_link(
+    interaction: discord.Interaction[PanelDesk],
+    *,
+    panel_name: str,
+    client: PanelClient,
+    member: discord.abc.Snowflake,
+    account: PanelUser,
+    method: LinkMethod,
+) -> LinkResult:
+    """Link `member` to `account`, enforcing the rules for `method`; audited whatever the outcome.
+
+    `interaction.user` is who acted: the member themselves, or the staff member linking or approving.
+    """
+    bot = interaction.client
+    by_staff = method in STAFF_METHODS
+    async with audited(interaction, "link.create", panel=panel_name, target=account) as change:
+        change.target_discord_id = member.id
+        change.details["method"] = method.value
+        if not by_staff:
+            await ensure_cooldowns(bot, panel_name, member.id, account)
+        try:
+            link = await bot.links.link(
+                panel_name,
+                member.id,
+                account.id,
+                method=method,
+                panel_username=account.username,
+                linked_by=interaction.user.id if by_staff else None,
+            )
+        except AccountAlreadyLinked as conflict:
+            change.details["linked_to"] = conflict.existing.discord_id
+            if by_staff:
+                raise UserFacingError(
+                    f"**{safe(account.username)}** is already linked to <@{conflict.existing.discord_id}>; "
+                    "remove that link first."
+                ) from None
+            raise UserFacingError(
+                "That panel account is already linked to another member. If it is yours, ask staff for help."
+            ) from None
+        except MemberAlreadyLinked as conflict:
+            existing = conflict.existing
+            who = f"<@{member.id}> is" if by_staff else "You are"
+            raise UserFacingError(
+                f"{who} already linked to #{safe(existing.panel_user_id)} on the {panel_name} panel."
+            ) from None
+    notes = [
+        note
+        for note in (
+            await grant_linked_role(bot, interaction.guild, member.id),
+            await write_external_id(bot, client, account, member.id),
+        )
+        if note
+    ]
+    return LinkResult(link, notes)
+
+
+async def remove_link(
+    interaction: discord.Interaction[PanelDesk], *, panel_name: str, discord_id: int, reason: str
+) -> Link | None:
+    """Undo a member's link on a panel (audited); takes the linked role back when no link is left."""
+    bot = interaction.client
+    async with audited(interaction, "link.remove", panel=panel_name) as change:
+        change.target_discord_id = discord_id
+        change.details["reason"] = reason
+        link = await bot.links.unlink_member(panel_name, discord_id, reason=reason)
+        if link is None:
+            raise UserFacingError(f"<@{discord_id}> has no link on the {panel_name} panel.")
+        change.target_label = link.panel_username
+        change.details["method"] = link.method.value
+        change.details["panel_user_id"] = link.panel_user_id
+    await revoke_linked_role_if_unlinked(bot, interaction.guild, discord_id)
+    return link
+
+
+async def unlink_departed_member(bot: PanelDesk, member: discord.Member) -> None:
+    """ON_MEMBER_LEAVE=unlink: the member left the server, so their links end (audited as the bot's doing)."""
+    for link in await bot.links.links_of_member(member.id):
+        await bot.links.unlink_member(link.panel, member.id, reason="left the server")
+        change = Change("link.remove", link.panel, target_label=link.panel_username, target_discord_id=member.id)
+        change.details.update(reason="left the server", method=link.method.value, panel_user_id=link.panel_user_id)
+        await record(bot, None, change, AuditOutcome.OK)
+
+
+async def grant_linked_role(bot: PanelDesk, guild: discord.Guild | None, discord_id: int) -> str | None:
+    role_id = bot.settings.linked_role_id
+    if not role_id or guild is None:
+        return None
+    try:
+        member = guild.get_member(discord_id) or await guild.fetch_member(discord_id)
+        await member.add_roles(discord.Object(role_id), reason="Linked a panel account")
+    except discord.HTTPException as exc:
+        log.warning("could not give role %s to %s: %s", role_id, discord_id, exc)
+        return "The linked role could not be given (the bot may lack Manage Roles); staff have been told in the log."
+    return f"<@{discord_id}> now has the <@&{role_id}> role."
+
+
+async def revoke_linked_role_if_unlinked(bot: PanelDesk, guild: discord.Guild | None, discord_id: int) -> None:
+    role_id = bot.settings.linked_role_id
+    if not role_id or guild is None or await bot.links.links_of_member(discord_id):
+        return
+    try:
+        member = guild.get_member(discord_id) or await guild.fetch_member(discord_id)
+        await member.remove_roles(discord.Object(role_id), reason="No panel account linked any more")
+    except discord.HTTPException as exc:
+        log.warning("could not take role %s from %s: %s", role_id, discord_id, exc)
+
+
+async def write_external_id(bot: PanelDesk, client: PanelClient, account: PanelUser, discord_id: int) -> str | None:
+    """LINK_WRITES_EXTERNAL_ID: record the member on the panel account, never overwriting an existing id."""
+    if not bot.settings.link_writes_external_id or not client.supports(Capability.EXTERNAL_ID):
+        return None
+    if account.external_id:
+        return None
+    try:
+        await client.update_user(account.id, UserChanges(external_id=str(discord_id)))
+    except PanelError as exc:
+        log.warning("could not write the external id of panel user %s: %s", account.id, exc.message)
+    return None
+
+
+def linked_message(account: PanelUser, panel_name: str, method: LinkMethod, notes: list[str]) -> str:
+    lines = [f"Linked to **{safe(account.username)}** on the {panel_name} panel ({METHOD_WORDS[method]}).", *notes]
+    return "\n".join(lines)

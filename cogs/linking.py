@@ -1,0 +1,537 @@
+"""/link, /unlink, /account for members, and /link-admin for admins.
+
+A member proves they own a panel account with the strongest proof the panel allows: the panel's own record of their
+Discord account or an external id naming them (no input at all), a client API key of the account (checked once
+with the panel, then forgotten), or a request that staff approve.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from panel_api import Capability, NotFound, PanelClient, PanelUser, Unauthorized
+from panel_api import Forbidden as PanelForbidden
+from storage import AuditOutcome, LinkMethod, LinkRequest, RequestStatus
+
+from .common.auditing import Change, record
+from .common.checks import Access, NotAllowed, member_access, require
+from .common.errors import UserFacingError, log_unexpected, reply_for, send_ephemeral
+from .common.linking import (
+    create_link,
+    ensure_may_link,
+    linked_message,
+    proof_failed,
+    remove_link,
+    unlink_departed_member,
+)
+from .common.resolve import panel_autocomplete, panel_for, resolve_user, user_autocomplete
+from .common.text import NO_MENTIONS, safe
+from .common.views import ConfirmView, InvokerView
+
+if TYPE_CHECKING:
+    from bot import PanelDesk
+
+log = logging.getLogger(__name__)
+
+PANEL_HELP = "Which panel (the default one when left out)"
+KEY_HELP = {
+    "pterodactyl": "Account → API Credentials",
+    "pelican": "your profile → API Keys",
+    "calagopus": "Account → API Keys",
+}
+
+
+class ProofChoice(InvokerView):
+    """The proofs left when none was automatic: a client API key (where the panel can check one), or staff."""
+
+    def __init__(self, cog: Linking, *, author_id: int, panel_name: str, client: PanelClient, ask_staff: bool):
+        super().__init__(author_id=author_id, timeout=cog.choice_timeout)
+        self.cog = cog
+        self.panel_name = panel_name
+        self.client = client
+        if not client.supports(Capability.ACCOUNT_FOR_KEY):
+            self.remove_item(self.use_key)
+        if not ask_staff:
+            self.remove_item(self.ask_staff)
+
+    @discord.ui.button(label="Use a client API key", style=discord.ButtonStyle.primary, custom_id="link:key")
+    async def use_key(self, interaction: discord.Interaction[PanelDesk], button: discord.ui.Button[Any]) -> None:
+        await interaction.response.send_modal(KeyModal(self.cog, self.panel_name, self.client))
+
+    @discord.ui.button(label="Ask staff", style=discord.ButtonStyle.secondary, custom_id="link:staff")
+    async def ask_staff(self, interaction: discord.Interaction[PanelDesk], button: discord.ui.Button[Any]) -> None:
+        await interaction.response.send_modal(EmailModal(self.cog, self.panel_name, self.client))
+
+
+class ProofModal(discord.ui.Modal):
+    """Shared error handling: a failed submission answers privately, like a failed command."""
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        message, reference = reply_for(error)
+        if reference is not None:
+            log_unexpected(reference, f"modal {self.custom_id}", interaction, error)
+        await send_ephemeral(interaction, message)
+
+
+class KeyModal(ProofModal, title="Link with a client API key"):
+    key: discord.ui.TextInput[KeyModal] = discord.ui.TextInput(
+        label="Client API key",
+        placeholder="Create one on the panel's account page, paste it here",
+        custom_id="key",
+        min_length=16,
+        max_length=255,
+    )
+
+    def __init__(self, cog: Linking, panel_name: str, client: PanelClient) -> None:
+        super().__init__(custom_id="link:key-modal")
+        self.cog = cog
+        self.panel_name = panel_name
+        self.client = client
+
+    async def on_submit(self, interaction: discord.Interaction[PanelDesk]) -> None:
+        # The key is used for one request to the panel, asking whose key it is, and goes no further: it is not
+        # stored, logged or echoed, and the modal holding it is dropped when this returns.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = interaction.client
+        await ensure_may_link(bot, self.panel_name, interaction.user)
+        try:
+            account = await self.client.account_for_key(self.key.value)
+        except (Unauthorized, PanelForbidden, NotFound) as refused:
+            left = await proof_failed(bot, interaction.user.id, "client key refused")
+            raise UserFacingError(f"{refused.message} {left}") from None
+        await self.cog.finish_link(interaction, self.panel_name, self.client, account, LinkMethod.CLIENT_KEY)
+
+
+class EmailModal(ProofModal, title="Ask staff to link your account"):
+    email: discord.ui.TextInput[EmailModal] = discord.ui.TextInput(
+        label="Your panel account's email address", custom_id="email", min_length=3, max_length=191
+    )
+
+    def __init__(self, cog: Linking, panel_name: str, client: PanelClient) -> None:
+        super().__init__(custom_id="link:email-modal")
+        self.cog = cog
+        self.panel_name = panel_name
+        self.client = client
+
+    async def on_submit(self, interaction: discord.Interaction[PanelDesk]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.cog.request_staff_link(interaction, self.panel_name, self.client, self.email.value.strip())
+
+
+class RequestDecision(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"linkreq:(?P<action>approve|deny):(?P<id>\d+)"
+):
+    """Approve/Deny on a request in the staff channel. The custom id carries the request, so the buttons keep
+    working after the bot restarts."""
+
+    def __init__(self, action: str, request_id: int) -> None:
+        approve = action == "approve"
+        super().__init__(
+            discord.ui.Button(
+                label="Approve" if approve else "Deny",
+                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.danger,
+                custom_id=f"linkreq:{action}:{request_id}",
+            )
+        )
+        self.action = action
+        self.request_id = request_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
+    ) -> RequestDecision:
+        return cls(match["action"], int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction[PanelDesk]) -> None:  # type: ignore[override]
+        cog = interaction.client.get_cog("Linking")
+        assert isinstance(cog, Linking)
+        try:
+            await cog.decide_request(interaction, self.request_id, approve=self.action == "approve")
+        except Exception as error:  # the tree's handler does not see component callbacks
+            message, reference = reply_for(error)
+            if reference is not None:
+                log_unexpected(reference, f"link request {self.request_id}", interaction, error)
+            await send_ephemeral(interaction, message)
+
+
+def request_view(request_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(RequestDecision("approve", request_id))
+    view.add_item(RequestDecision("deny", request_id))
+    return view
+
+
+class Linking(commands.Cog):
+    # Seconds the proof buttons and the unlink confirmation keep answering.
+    choice_timeout = 300.0
+    confirm_timeout = 60.0
+
+    link_admin = app_commands.Group(
+        name="link-admin",
+        description="Manage members' links to panel accounts",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: PanelDesk) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(RequestDecision)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(RequestDecision)
+
+    @commands.Cog.listener()
+    async def on_member_remove(self, member: discord.Member) -> None:
+        if self.bot.settings.on_member_leave == "unlink":
+            await unlink_departed_member(self.bot, member)
+
+    # --- members ---------------------------------------------------------------------------------------------
+
+    @app_commands.command(name="link", description="Link your Discord account to your own panel account")
+    @app_commands.describe(panel=PANEL_HELP)
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    @app_commands.guild_only()
+    async def link(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, client = panel_for(interaction, panel)
+        await ensure_may_link(self.bot, panel_name, interaction.user)
+        automatic = await self.automatic_proof(client, interaction.user.id)
+        if automatic is not None:
+            account, method = automatic
+            await self.finish_link(interaction, panel_name, client, account, method)
+            return
+        ask_staff = self.bot.settings.link_requests_channel_id is not None
+        can_key = client.supports(Capability.ACCOUNT_FOR_KEY)
+        if not can_key and not ask_staff:
+            raise UserFacingError(
+                f"The {panel_name} panel does not show this Discord account on any panel account. "
+                "Ask staff to link you (`/link-admin set`)."
+            )
+        lines = [f"No account on the {panel_name} panel names this Discord account yet. Prove which one is yours:"]
+        if can_key:
+            where = KEY_HELP.get(client.kind.value, "your account page")
+            lines.append(
+                f"• **Use a client API key**: create one on the panel ({where}) and paste it. The bot asks the panel "
+                "whose key it is, links that account and forgets the key; delete the key afterwards."
+            )
+        if ask_staff:
+            lines.append("• **Ask staff**: give your account's email address; staff approve the request.")
+        view = ProofChoice(
+            self, author_id=interaction.user.id, panel_name=panel_name, client=client, ask_staff=ask_staff
+        )
+        view.message = await interaction.followup.send("\n".join(lines), view=view, ephemeral=True, wait=True)
+
+    @app_commands.command(name="unlink", description="Remove the link between your Discord and panel accounts")
+    @app_commands.describe(panel=PANEL_HELP)
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    @app_commands.guild_only()
+    async def unlink(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
+        panel_name, _ = panel_for(interaction, panel)
+        link = await self.bot.links.get_for_member(panel_name, interaction.user.id)
+        if link is None:
+            raise UserFacingError(f"You have no linked account on the {panel_name} panel.")
+        view = ConfirmView(author_id=interaction.user.id, timeout=self.confirm_timeout, confirm_label="Unlink")
+        cooldown = self.bot.settings.link_cooldown_hours
+        warning = f" Linking a different account is possible again after {cooldown:g} hours." if cooldown else ""
+        await interaction.response.send_message(
+            f"Unlink **{safe(link.panel_username or link.panel_user_id)}** from your Discord account?{warning}",
+            view=view,
+            ephemeral=True,
+        )
+        view.message = await interaction.original_response()
+        if await view.wait() or view.value is None:
+            view.disable_all()
+            await interaction.edit_original_response(content="No answer in time; still linked.", view=view)
+            return
+        if not view.value:
+            await interaction.edit_original_response(content="Cancelled; still linked.", view=None)
+            return
+        await remove_link(interaction, panel_name=panel_name, discord_id=interaction.user.id, reason="member unlinked")
+        await interaction.edit_original_response(content="Unlinked.", view=None)
+
+    @app_commands.command(name="account", description="Your linked panel account")
+    @app_commands.describe(panel=PANEL_HELP)
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    @app_commands.guild_only()
+    async def account(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
+        panel_name, client = panel_for(interaction, panel)
+        link = await self.bot.links.get_for_member(panel_name, interaction.user.id)
+        if link is None:
+            raise UserFacingError(f"You have no linked account on the {panel_name} panel yet. Run `/link` to link it.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            user = await client.get_user(link.panel_user_id)
+        except NotFound:
+            raise UserFacingError(
+                f"Your linked account (#{link.panel_user_id}) no longer exists on the {panel_name} panel. "
+                "Run `/unlink`, then `/link` your current account."
+            ) from None
+        await interaction.followup.send(embed=account_embed(user, client, link.linked_at), ephemeral=True)
+
+    # --- admins ------------------------------------------------------------------------------------------------
+
+    @link_admin.command(name="set", description="Link a member to a panel account")
+    @app_commands.describe(member="The Discord member", user="The panel account: id, email, username or external id")
+    @app_commands.describe(panel=PANEL_HELP)
+    @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def admin_set(
+        self, interaction: discord.Interaction[PanelDesk], member: discord.Member, user: str, panel: str | None = None
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, client = panel_for(interaction, panel)
+        account = await resolve_user(self.bot, panel_name, client, user)
+        result = await create_link(
+            interaction, panel_name=panel_name, client=client, member=member, account=account, method=LinkMethod.STAFF
+        )
+        lines = [f"Linked {member.mention} to **{safe(account.username)}** (#{safe(account.id)}).", *result.notes]
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
+
+    @link_admin.command(name="remove", description="Remove a member's link")
+    @app_commands.describe(member="The Discord member", panel=PANEL_HELP)
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def admin_remove(
+        self, interaction: discord.Interaction[PanelDesk], member: discord.Member, panel: str | None = None
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, _ = panel_for(interaction, panel)
+        link = await remove_link(interaction, panel_name=panel_name, discord_id=member.id, reason="removed by staff")
+        name = safe(link.panel_username or link.panel_user_id) if link else "?"
+        await interaction.followup.send(f"Removed the link of {member.mention} to **{name}**.", ephemeral=True)
+
+    @link_admin.command(name="show", description="Show the link of a member or of a panel account")
+    @app_commands.describe(member="A Discord member", user="Or a panel account", panel=PANEL_HELP)
+    @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
+    @require(Access.ADMIN)
+    async def admin_show(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        member: discord.Member | None = None,
+        user: str | None = None,
+        panel: str | None = None,
+    ) -> None:
+        if (member is None) == (user is None):
+            raise UserFacingError("Give either a member or a panel account.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        panel_name, client = panel_for(interaction, panel)
+        if member is not None:
+            link = await self.bot.links.get_for_member(panel_name, member.id)
+            who = member.mention
+        else:
+            account = await resolve_user(self.bot, panel_name, client, user or "")
+            link = await self.bot.links.get_for_account(panel_name, account.id)
+            who = f"**{safe(account.username)}**"
+        if link is None:
+            await interaction.followup.send(f"{who} has no link on the {panel_name} panel.", ephemeral=True)
+            return
+        by = f", by <@{link.linked_by}>" if link.linked_by else ""
+        await interaction.followup.send(
+            f"<@{link.discord_id}> ↔ **{safe(link.panel_username or '?')}** (#{safe(link.panel_user_id)}) on "
+            f"{panel_name}: linked {discord.utils.format_dt(link.linked_at, 'R')} ({link.method.value}{by}).",
+            ephemeral=True,
+        )
+
+    # --- the steps behind the commands --------------------------------------------------------------------------
+
+    async def automatic_proof(self, client: PanelClient, discord_id: int) -> tuple[PanelUser, LinkMethod] | None:
+        """An account the panel itself ties to this Discord id, needing nothing from the member."""
+        if client.supports(Capability.DISCORD_ACCOUNT):
+            account = await client.find_by_discord_id(discord_id)
+            if account is not None:
+                return account, LinkMethod.PANEL_DISCORD
+        if client.supports(Capability.EXTERNAL_ID):
+            account = await client.get_user_by_external_id(str(discord_id))
+            if account is not None:
+                return account, LinkMethod.EXTERNAL_ID
+        return None
+
+    async def finish_link(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        panel_name: str,
+        client: PanelClient,
+        account: PanelUser,
+        method: LinkMethod,
+    ) -> None:
+        try:
+            result = await create_link(
+                interaction,
+                panel_name=panel_name,
+                client=client,
+                member=interaction.user,
+                account=account,
+                method=method,
+            )
+        except UserFacingError as refused:
+            if method is LinkMethod.CLIENT_KEY:
+                await proof_failed(self.bot, interaction.user.id, "account not available")
+            raise refused
+        notes = list(result.notes)
+        if method is LinkMethod.CLIENT_KEY:
+            notes.append("The key has not been kept: you can delete it on the panel now.")
+        await interaction.followup.send(linked_message(account, panel_name, method, notes), ephemeral=True)
+
+    async def request_staff_link(
+        self, interaction: discord.Interaction[PanelDesk], panel_name: str, client: PanelClient, email: str
+    ) -> None:
+        member = interaction.user
+        await ensure_may_link(self.bot, panel_name, member)
+        pending = await self.bot.link_requests.pending_for_member(panel_name, member.id)
+        if pending is not None:
+            raise UserFacingError("You already have a request waiting for staff; you will get a DM when it is decided.")
+        account = await client.find_user(email) if "@" in email else None
+        if account is None or account.email.casefold() != email.casefold():
+            left = await proof_failed(self.bot, member.id, "unknown email")
+            raise UserFacingError(f"No account on the {panel_name} panel has that email address. {left}")
+        holder = await self.bot.links.get_for_account(panel_name, account.id)
+        if holder is not None:
+            change = Change("link.request", panel_name, target_discord_id=member.id)
+            change.about(account)
+            await record(self.bot, member.id, change, AuditOutcome.REFUSED, error="account linked to another member")
+            raise UserFacingError(
+                "That panel account is already linked to another member. If it is yours, ask staff for help."
+            )
+        request = await self.bot.link_requests.open(
+            panel_name, member.id, account.id, email=email, panel_username=account.username
+        )
+        if request is None:
+            raise UserFacingError("You already have a request waiting for staff.")
+        channel_id = self.bot.settings.link_requests_channel_id
+        assert channel_id is not None
+        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+        assert isinstance(channel, discord.abc.Messageable)
+        posted = await channel.send(
+            embed=request_embed(request, member, account), view=request_view(request.id), allowed_mentions=NO_MENTIONS
+        )
+        await self.bot.link_requests.posted(request.id, channel_id=channel_id, message_id=posted.id)
+        change = Change("link.request", panel_name, target_discord_id=member.id)
+        change.about(account)
+        change.details["request"] = request.id
+        await record(self.bot, member.id, change, AuditOutcome.OK)
+        await interaction.followup.send(
+            "Your request was sent to staff. You will get a DM when it is decided (keep DMs from this server open).",
+            ephemeral=True,
+        )
+
+    async def decide_request(
+        self, interaction: discord.Interaction[PanelDesk], request_id: int, *, approve: bool
+    ) -> None:
+        if member_access(interaction) < Access.ADMIN:
+            raise NotAllowed(Access.ADMIN, self.bot.settings.admin_role_ids)
+        await interaction.response.defer()
+        request = await self.bot.link_requests.get(request_id)
+        if request is None or request.status is not RequestStatus.PENDING:
+            raise UserFacingError(already_decided(request))
+        account: PanelUser | None = None
+        if approve:
+            # Read the account before deciding: if the panel is down, the request simply stays open.
+            try:
+                account = await self.bot.panels.get_panel(request.panel).get_user(request.panel_user_id)
+            except NotFound:
+                account = None
+        status = RequestStatus.APPROVED if approve and account is not None else RequestStatus.DENIED
+        decided = await self.bot.link_requests.decide(request_id, status, decided_by=interaction.user.id)
+        if decided is None:  # another admin was quicker
+            raise UserFacingError(already_decided(await self.bot.link_requests.get(request_id)))
+        if not approve:
+            outcome = await self._deny(interaction, decided)
+        elif account is None:
+            dm = await self._tell(decided.discord_id, "Your link request was closed: the account no longer exists.")
+            outcome = f"⚠️ The account no longer exists on the panel; the request is closed. {dm}"
+        else:
+            outcome = await self._approve(interaction, decided, account)
+        embed = interaction.message.embeds[0] if interaction.message and interaction.message.embeds else None
+        await interaction.edit_original_response(content=outcome, embed=embed, view=None)
+
+    async def _approve(
+        self, interaction: discord.Interaction[PanelDesk], request: LinkRequest, account: PanelUser
+    ) -> str:
+        try:
+            result = await create_link(
+                interaction,
+                panel_name=request.panel,
+                client=self.bot.panels.get_panel(request.panel),
+                member=discord.Object(request.discord_id),
+                account=account,
+                method=LinkMethod.STAFF_APPROVAL,
+            )
+        except UserFacingError as problem:
+            await self._tell(request.discord_id, f"Your link request could not be completed: {problem}")
+            return f"⚠️ Could not link: {problem} The request is closed."
+        dm = await self._tell(
+            request.discord_id,
+            f"Staff approved your request: your Discord account is now linked to **{safe(account.username)}** "
+            f"on the {request.panel} panel.",
+        )
+        notes = " ".join(result.notes)
+        return f"✅ Approved by {interaction.user.mention}: <@{request.discord_id}> is linked. {dm} {notes}".strip()
+
+    async def _deny(self, interaction: discord.Interaction[PanelDesk], request: LinkRequest) -> str:
+        change = Change("link.request", request.panel, target_discord_id=request.discord_id)
+        change.target_label = request.panel_username
+        change.details.update(request=request.id, decision="denied")
+        await record(self.bot, interaction.user.id, change, AuditOutcome.REFUSED)
+        dm = await self._tell(
+            request.discord_id,
+            f"Staff did not approve your request to link **{safe(request.panel_username or '?')}** on the "
+            f"{request.panel} panel. Ask staff if you think this is a mistake.",
+        )
+        return f"⛔ Denied by {interaction.user.mention}. {dm}".strip()
+
+    async def _tell(self, discord_id: int, text: str) -> str:
+        """DM a member; returns a note for staff about whether it arrived."""
+        try:
+            user = self.bot.get_user(discord_id) or await self.bot.fetch_user(discord_id)
+            await user.send(text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            return "(The member's DMs are closed, so they were not told.)"
+        return "(The member was told by DM.)"
+
+
+def already_decided(request: LinkRequest | None) -> str:
+    if request is None:
+        return "This request no longer exists."
+    by = f" by <@{request.decided_by}>" if request.decided_by else ""
+    return f"This request was already {request.status.value}{by}."
+
+
+def account_embed(user: PanelUser, client: PanelClient, linked_at: datetime) -> discord.Embed:
+    embed = discord.Embed(title=safe(user.username, limit=256), colour=discord.Colour.blurple())
+    embed.add_field(name="Email", value=safe(user.email))
+    for label, value in (
+        ("Credits", None if user.credits is None else f"{user.credits:,.2f}"),
+        ("Server limit", user.server_limit),
+        ("Servers", user.servers_count),
+        ("Suspended", None if not user.suspended else "yes — contact staff"),
+    ):
+        if value is not None:
+            embed.add_field(name=label, value=str(value))
+    embed.add_field(name="Linked", value=discord.utils.format_dt(linked_at, "R"))
+    embed.set_footer(text=f"{client.name} · {client.display_name}")
+    return embed
+
+
+def request_embed(request: LinkRequest, member: discord.abc.User, account: PanelUser) -> discord.Embed:
+    embed = discord.Embed(title="Link request", colour=discord.Colour.gold())
+    embed.add_field(name="Member", value=f"{member.mention} (`{member.id}`)", inline=False)
+    embed.add_field(name="Discord account created", value=discord.utils.format_dt(member.created_at, "R"))
+    embed.add_field(name="Panel account", value=f"**{safe(account.username)}** (#{safe(account.id)})", inline=False)
+    embed.add_field(name="Email given", value=safe(request.email))
+    if account.created_at:
+        embed.add_field(name="Panel account created", value=discord.utils.format_dt(account.created_at, "R"))
+    embed.set_footer(text=f"Request #{request.id} · {request.panel} panel · only admins can decide")
+    return embed
+
+
+async def setup(bot: PanelDesk) -> None:
+    await bot.add_cog(Linking(bot))
