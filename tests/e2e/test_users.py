@@ -27,6 +27,12 @@ COMMANDS = {
     "user suspend": ({"user": "admin"}, "admin"),
     "user unsuspend": ({"user": "admin"}, "admin"),
     "audit recent": ({}, "admin"),
+    "link": ({}, "member"),
+    "unlink": ({}, "member"),
+    "account": ({}, "member"),
+    "link-admin set": ({"member": OTHER_MEMBER, "user": "admin"}, "admin"),
+    "link-admin remove": ({"member": OTHER_MEMBER}, "admin"),
+    "link-admin show": ({"member": OTHER_MEMBER}, "admin"),
 }
 ROLES = {"admin": ADMIN, "staff": STAFF, "member": MEMBER}
 RANK = {"member": 0, "staff": 1, "admin": 2}
@@ -39,7 +45,7 @@ async def test_permission_table(desk: Desk, command: str, role: str) -> None:
     record = await desk.run(command, by=ROLES[role], **options)
     message = await record.wait_for_message()
     allowed = RANK[role] >= RANK[needed]
-    refusal = ADMIN_ONLY if needed == "admin" else STAFF_ONLY
+    refusal = {"admin": ADMIN_ONLY, "staff": STAFF_ONLY, "member": "You need"}[needed]
     assert message.ephemeral
     if allowed:
         assert refusal not in message.content
