@@ -6,6 +6,7 @@ Nothing outside this package writes SQL; each store returns frozen dataclasses, 
 from __future__ import annotations
 
 from storage.audit import AuditEntry, AuditLog, AuditOutcome
+from storage.credits import CreditLedger, StaffChange
 from storage.database import Database
 from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
 from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
@@ -20,6 +21,7 @@ __all__ = [
     "AuditOutcome",
     "BotState",
     "CreditBalance",
+    "CreditLedger",
     "Database",
     "Link",
     "LinkConflict",
@@ -34,5 +36,6 @@ __all__ = [
     "PastLink",
     "ProofFailures",
     "RequestStatus",
+    "StaffChange",
     "StorageError",
 ]

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from storage.database import Database, from_timestamp, to_timestamp
+from storage.database import Database, Transaction, from_timestamp, to_timestamp
 
 # Discord refuses a message nonce longer than 25 characters; 18 random bytes make 24 URL-safe ones.
 _NONCE_BYTES = 18
@@ -111,30 +111,10 @@ class NotificationStore:
         The key should name the event, not the attempt to report it, e.g. f"topup:{panel}:{user_id}:{old}->{new}",
         so that a watcher which re-detects the same change after a restart adds nothing.
         """
-        created_at = self._db.now()
-        nonce = secrets.token_urlsafe(_NONCE_BYTES)
-        encoded = json.dumps(dict(payload or {}), ensure_ascii=False, default=str)
-        changes = await self._db.execute(
-            "INSERT INTO outbox (created_at, panel, discord_id, kind, payload, dedupe_key, nonce) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-            (to_timestamp(created_at), panel, discord_id, kind, encoded, dedupe_key, nonce),
-        )
-        if changes.rowcount == 0:
-            return None
-        return OutboxItem(
-            id=changes.lastrowid,
-            created_at=created_at,
-            panel=panel,
-            discord_id=discord_id,
-            kind=kind,
-            payload=json.loads(encoded),
-            dedupe_key=dedupe_key,
-            nonce=nonce,
-            attempts=0,
-            last_error=None,
-            sent_at=None,
-            message_id=None,
-        )
+        async with self._db.transaction() as transaction:
+            return await insert_outbox(
+                transaction, self._db.now(), panel, discord_id, kind, dedupe_key=dedupe_key, payload=payload
+            )
 
     async def pending(self, limit: int = 50, *, max_attempts: int | None = None) -> list[OutboxItem]:
         """Unsent notices, oldest first. With `max_attempts`, notices that failed that often are left out (but kept,
@@ -168,6 +148,42 @@ class NotificationStore:
             (error[:_MAX_ERROR_LENGTH], item_id),
         )
         return changes.rowcount == 1
+
+
+async def insert_outbox(
+    transaction: Transaction,
+    created_at: datetime,
+    panel: str,
+    discord_id: int,
+    kind: str,
+    *,
+    dedupe_key: str,
+    payload: Mapping[str, Any] | None = None,
+) -> OutboxItem | None:
+    """The outbox insert, for stores that queue a notice inside a transaction of their own (the credit ledger)."""
+    nonce = secrets.token_urlsafe(_NONCE_BYTES)
+    encoded = json.dumps(dict(payload or {}), ensure_ascii=False, default=str)
+    changes = await transaction.execute(
+        "INSERT INTO outbox (created_at, panel, discord_id, kind, payload, dedupe_key, nonce) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        (to_timestamp(created_at), panel, discord_id, kind, encoded, dedupe_key, nonce),
+    )
+    if changes.rowcount == 0:
+        return None
+    return OutboxItem(
+        id=changes.lastrowid,
+        created_at=created_at,
+        panel=panel,
+        discord_id=discord_id,
+        kind=kind,
+        payload=json.loads(encoded),
+        dedupe_key=dedupe_key,
+        nonce=nonce,
+        attempts=0,
+        last_error=None,
+        sent_at=None,
+        message_id=None,
+    )
 
 
 _UPSERT_BALANCE = (
