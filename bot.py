@@ -54,7 +54,7 @@ def keep_secrets_out_of_logs() -> None:
         gateway_log.addFilter(DropGatewayPayloads())
 
 
-INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit", "cogs.linking")
+INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit", "cogs.linking", "cogs.notifications", "cogs.credits")
 
 
 class PanelDesk(commands.Bot):
@@ -81,6 +81,8 @@ class PanelDesk(commands.Bot):
             help_command=None,
             allowed_mentions=NO_MENTIONS,
         )
+        # Set once logged in: background tasks (notice sender, credit watcher) wait for it before using Discord.
+        self.started = asyncio.Event()
         self.settings = settings
         self.panels = panels
         self.db = database
@@ -93,6 +95,7 @@ class PanelDesk(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.sync_commands()
+        self.started.set()
 
     async def close(self) -> None:
         try:

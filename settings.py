@@ -126,6 +126,21 @@ class Settings(BaseSettings):
     # Members privileged intent enabled for the bot in the developer portal.
     on_member_leave: Literal["keep", "unlink"] = "keep"
 
+    # --- credits and notices (panels with credits: CtrlPanel) ---
+    # Seconds between two sweeps of the credit watcher, which notices top-ups made outside the bot.
+    credit_watch_interval_seconds: float = Field(default=300.0, ge=10)
+    # Name the staff member in a member's top-up notice (false: "staff added …" without a name).
+    credit_notice_names_staff: bool = True
+    # Where a notice goes, with a mention, when a member's DMs are closed; empty: it is dropped and audited.
+    notice_fallback_channel_id: int | None = None
+    # A staff channel where every top-up is also announced; empty: none.
+    topup_announce_channel_id: int | None = None
+    # Warn a linked member once when their balance falls below this; empty: no warnings.
+    low_credit_threshold: float | None = Field(default=None, ge=0)
+    # The most credits or server slots one command may add or remove, against typos such as an extra zero.
+    max_credit_change: float = Field(default=100_000.0, gt=0)
+    max_server_limit_change: int = Field(default=100, gt=0)
+
     panel_name: str = "main"
     panel_kind: PanelKind
     panel_url: str

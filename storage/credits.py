@@ -25,6 +25,7 @@ from storage.notifications import OutboxItem, insert_outbox
 
 TOPUP = "credit_topup"
 LOW_CREDIT = "low_credit"
+TOPUP_ANNOUNCEMENT = "topup_announcement"  # the same top-up, for the staff channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,14 @@ class CreditLedger:
         notify: bool = True,
         low_threshold: Decimal | None = None,
         staff: StaffChange | None = None,
+        announce: bool = False,
     ) -> list[OutboxItem]:
         """Take in a balance read from the panel (or returned by a change the bot made); queue what is owed.
 
         `staff` describes the change the bot itself just made, so its notice carries the reason and author. Any
         rise the ledger had not yet accounted for beyond it (a payment the watcher has not polled yet) gets a
-        notice of its own. `notify=False` (the member turned notices off) still moves the balance.
+        notice of its own. `notify=False` (the member turned notices off) still moves the balance. `announce`
+        also queues each top-up for the staff channel, whether or not the member hears of it.
         """
         queued: list[OutboxItem] = []
         async with self._db.transaction() as transaction:
@@ -80,13 +83,14 @@ class CreditLedger:
                     rises.append((staff.delta - already, staff))
             elif known is not None and balance > known:
                 rises.append((balance - known, None))
-            if notify:
-                for number, (amount, change) in enumerate(rises):
-                    payload = {"amount": str(amount), "balance": str(balance), "source": "panel"}
-                    if change is not None:
-                        payload.update(source="staff", actor_id=change.actor_id, reason=change.reason)
+            for number, (amount, change) in enumerate(rises):
+                payload = {"amount": str(amount), "balance": str(balance), "source": "panel", "account": panel_user_id}
+                if change is not None:
+                    payload.update(source="staff", actor_id=change.actor_id, reason=change.reason)
+                kinds = ([TOPUP] if notify else []) + ([TOPUP_ANNOUNCEMENT] if announce else [])
+                for kind in kinds:
                     item = await insert_outbox(
-                        transaction, now, panel, discord_id, TOPUP, dedupe_key=f"topup:{key}:{number}", payload=payload
+                        transaction, now, panel, discord_id, kind, dedupe_key=f"{kind}:{key}:{number}", payload=payload
                     )
                     if item is not None:
                         queued.append(item)

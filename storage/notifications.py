@@ -141,6 +141,14 @@ class NotificationStore:
         )
         return changes.rowcount == 1
 
+    async def mark_dropped(self, item_id: int, reason: str) -> bool:
+        """Give a notice up for good (nowhere to deliver it): closed like a sent one, with the reason kept."""
+        changes = await self._db.execute(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ? AND sent_at IS NULL",
+            (self._db.timestamp(), f"dropped: {reason}"[:_MAX_ERROR_LENGTH], item_id),
+        )
+        return changes.rowcount == 1
+
     async def mark_failed(self, item_id: int, error: str) -> bool:
         """Count a failed send, keeping the item (and its nonce) for the next try; False when unknown or sent."""
         changes = await self._db.execute(

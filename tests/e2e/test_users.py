@@ -33,6 +33,13 @@ COMMANDS = {
     "link-admin set": ({"member": OTHER_MEMBER, "user": "admin"}, "admin"),
     "link-admin remove": ({"member": OTHER_MEMBER}, "admin"),
     "link-admin show": ({"member": OTHER_MEMBER}, "admin"),
+    "credits add": ({"user": "admin", "amount": "10"}, "admin"),
+    "credits remove": ({"user": "admin", "amount": "10"}, "admin"),
+    "credits show": ({"user": "admin"}, "staff"),
+    "server-limit add": ({"user": "admin", "amount": 1}, "admin"),
+    "server-limit remove": ({"user": "admin", "amount": 1}, "admin"),
+    "notifications on": ({}, "member"),
+    "notifications off": ({}, "member"),
 }
 ROLES = {"admin": ADMIN, "staff": STAFF, "member": MEMBER}
 RANK = {"member": 0, "staff": 1, "admin": 2}

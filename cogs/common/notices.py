@@ -1,0 +1,60 @@
+"""What a queued notice says, in a member's DMs or in a channel."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import discord
+
+from storage import OutboxItem
+from storage.credits import LOW_CREDIT, TOPUP, TOPUP_ANNOUNCEMENT
+
+from .text import safe
+
+if TYPE_CHECKING:
+    from bot import PanelDesk
+
+
+def credits(value: str | None) -> str:
+    amount = Decimal(value or "0")
+    return f"{amount:,.2f}".rstrip("0").rstrip(".") if amount % 1 else f"{amount:,.0f}"
+
+
+def notice_embed(bot: PanelDesk, item: OutboxItem) -> discord.Embed:
+    payload = item.payload
+    panel = bot.panels.get(item.panel)
+    where = f"{item.panel} ({panel.display_name})" if panel else item.panel
+    if item.kind == TOPUP:
+        embed = discord.Embed(title=f"+{credits(payload['amount'])} credits", colour=discord.Colour.green())
+        if payload.get("source") == "staff":
+            giver = f"<@{payload['actor_id']}>" if bot.settings.credit_notice_names_staff else "Staff"
+            embed.description = f"{giver} added credits to your account on the {where} panel."
+            if payload.get("reason"):
+                embed.add_field(name="Reason", value=safe(payload["reason"], limit=500), inline=False)
+        else:
+            embed.description = (
+                f"Credits arrived on your account on the {where} panel (a payment, a voucher or a panel admin)."
+            )
+        embed.add_field(name="New balance", value=credits(payload["balance"]))
+        embed.set_footer(text="Turn these messages off with /notifications off")
+        return embed
+    if item.kind == LOW_CREDIT:
+        embed = discord.Embed(title="Your credits are running low", colour=discord.Colour.orange())
+        embed.description = (
+            f"Your balance on the {where} panel is down to **{credits(payload['balance'])}** credits "
+            f"(below {credits(payload['threshold'])}). Servers are suspended when credits run out: top up to keep "
+            "them running."
+        )
+        embed.set_footer(text="Turn these messages off with /notifications off")
+        return embed
+    if item.kind == TOPUP_ANNOUNCEMENT:
+        source = f"from <@{payload['actor_id']}>" if payload.get("source") == "staff" else "on the panel"
+        embed = discord.Embed(title=f"Top-up: +{credits(payload['amount'])} credits", colour=discord.Colour.green())
+        embed.description = f"<@{item.discord_id}> (account #{safe(payload.get('account', '?'))}) {source}."
+        if payload.get("reason"):
+            embed.add_field(name="Reason", value=safe(payload["reason"], limit=500), inline=False)
+        embed.add_field(name="New balance", value=credits(payload["balance"]))
+        embed.set_footer(text=f"{where} panel")
+        return embed
+    raise ValueError(f"no wording for notices of kind {item.kind!r}")

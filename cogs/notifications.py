@@ -1,0 +1,298 @@
+"""Credit notices: the watcher that notices top-ups, the sender that delivers each notice once, /notifications.
+
+Exactly once: a notice is written to the outbox (in the same transaction as the balance it accounts for) before
+anything is sent; the sender sends it with the nonce kept in the outbox, so a resend after a crash between sending
+and marking it sent is recognised by Discord and returns the first message; it is marked sent after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from panel_api import Capability, PanelClient, PanelError, PanelUser
+from storage import AuditOutcome, CreditLedger, Link, OutboxItem, StaffChange
+from storage.credits import TOPUP_ANNOUNCEMENT
+
+from .common.auditing import Change, record
+from .common.notices import notice_embed
+from .common.text import NO_MENTIONS
+
+if TYPE_CHECKING:
+    from bot import PanelDesk
+
+log = logging.getLogger(__name__)
+
+CLOSED_DMS = 50007  # Discord: "Cannot send messages to this user"
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class SweepReport:
+    """What one sweep of one panel did; the benchmark prints these."""
+
+    panel: str
+    linked: int = 0
+    mode: str = "idle"
+    requests: int = 0
+    notices: int = 0
+    error: str | None = None
+    resumed_at: int = 0
+    users_seen: set[str] = field(default_factory=set, repr=False)
+
+
+class Notifications(commands.GroupCog, group_name="notifications", group_description="Messages from the bot"):
+    # Seconds between retries of notices that could not be delivered yet.
+    retry_interval = 30.0
+
+    def __init__(self, bot: PanelDesk) -> None:
+        self.bot = bot
+        self.ledger = CreditLedger(bot.db)
+        self.wakeup = asyncio.Event()
+        self.sweep_lock = asyncio.Lock()
+        self.user_totals: dict[str, int] = {}
+        # Where an interrupted sweep stopped, per panel: the next sweep resumes there instead of starting over.
+        self.cursors: dict[str, int] = {}
+        self.known: dict[str, Decimal] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self._tasks.append(asyncio.create_task(self._send_forever(), name="notice-sender"))
+        if any(client.supports(Capability.CREDITS) for client in self.bot.panels.values()):
+            self._tasks.append(asyncio.create_task(self._watch_forever(), name="credit-watcher"))
+
+    async def cog_unload(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- members ---------------------------------------------------------------------------------------------
+
+    @app_commands.command(name="off", description="Stop messages about your credits (top-ups, low balance)")
+    async def off(self, interaction: discord.Interaction[PanelDesk]) -> None:
+        await self.bot.notifications.set_prefs(interaction.user.id, credit_notices=False)
+        await interaction.response.send_message(
+            "You will no longer get messages about your credits. `/notifications on` turns them back on.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="on", description="Get messages about your credits (top-ups, low balance)")
+    async def on(self, interaction: discord.Interaction[PanelDesk]) -> None:
+        await self.bot.notifications.set_prefs(interaction.user.id, credit_notices=True)
+        await interaction.response.send_message(
+            "You will get a message when credits arrive on your linked account, or when they run low.", ephemeral=True
+        )
+
+    # --- recording ----------------------------------------------------------------------------------------------
+
+    async def observe(
+        self, panel_name: str, link: Link, user: PanelUser, *, staff: StaffChange | None = None
+    ) -> list[OutboxItem]:
+        """Take in an account's current balance; queue and wake the sender for whatever is owed."""
+        if user.credits is None:
+            return []
+        prefs = await self.bot.notifications.get_prefs(link.discord_id)
+        settings = self.bot.settings
+        threshold = settings.low_credit_threshold
+        queued = await self.ledger.observe(
+            panel_name,
+            user.id,
+            link.discord_id,
+            Decimal(str(user.credits)),
+            notify=prefs.credit_notices,
+            low_threshold=None if threshold is None else Decimal(str(threshold)),
+            staff=staff,
+            announce=settings.topup_announce_channel_id is not None,
+        )
+        if queued:
+            self.wakeup.set()
+        return queued
+
+    # --- the watcher ---------------------------------------------------------------------------------------------
+
+    async def _watch_forever(self) -> None:
+        await self.bot.started.wait()
+        while True:
+            await self.sweep_all()
+            await asyncio.sleep(self.bot.settings.credit_watch_interval_seconds)
+
+    async def sweep_all(self) -> list[SweepReport]:
+        """One sweep of every panel with credits. Never runs twice at once; never raises."""
+        reports = []
+        async with self.sweep_lock:
+            for name, client in self.bot.panels.items():
+                if client.supports(Capability.CREDITS):
+                    reports.append(await self.sweep(name, client))
+        return reports
+
+    async def sweep(self, panel_name: str, client: PanelClient) -> SweepReport:
+        """Compare every linked account's balance with the ledger, by whichever reading costs fewer requests."""
+        report = SweepReport(panel_name)
+        links = {link.panel_user_id: link for link in await self.bot.links.all_for_panel(panel_name)}
+        report.linked = len(links)
+        if not links:
+            return report
+        # Most balances do not move between sweeps: compare with the ledger in memory, and write only changes.
+        self.known = {
+            user_id: balance.credits for user_id, balance in (await self.bot.notifications.balances(panel_name)).items()
+        }
+        sent_before = client.transport.requests_sent
+        try:
+            if panel_name not in self.user_totals:
+                self.user_totals[panel_name] = (await client.list_users(per_page=1)).total
+            pages = math.ceil(self.user_totals[panel_name] / client.iter_page_size)
+            if pages < len(links):
+                await self._sweep_pages(panel_name, client, links, report)
+            else:
+                await self._sweep_each(panel_name, client, links, report)
+        except PanelError as exc:
+            report.error = exc.message
+            log.warning("credit sweep of %s stopped at %s: %s", panel_name, self.cursors.get(panel_name), exc.message)
+        except Exception:
+            report.error = "unexpected"
+            log.exception("credit sweep of %s failed", panel_name)
+        report.requests = client.transport.requests_sent - sent_before
+        return report
+
+    async def _sweep_pages(
+        self, panel_name: str, client: PanelClient, links: dict[str, Link], report: SweepReport
+    ) -> None:
+        report.mode = "pages"
+        page = report.resumed_at = self.cursors.get(panel_name, 1) or 1
+        while True:
+            self.cursors[panel_name] = page
+            result = await client.list_users(page=page, per_page=client.iter_page_size)
+            self.user_totals[panel_name] = result.total
+            for user in result.items:
+                if user.id in links and self._moved(user):
+                    report.notices += len(await self.observe(panel_name, links[user.id], user))
+            if not result.items or page >= result.total_pages:
+                break
+            page += 1
+        self.cursors[panel_name] = 1
+
+    async def _sweep_each(
+        self, panel_name: str, client: PanelClient, links: dict[str, Link], report: SweepReport
+    ) -> None:
+        report.mode = "each"
+        ordered = sorted(links.values(), key=lambda link: link.linked_at)
+        start = report.resumed_at = min(self.cursors.get(panel_name, 0), len(ordered))
+        for index in range(start, len(ordered)):
+            self.cursors[panel_name] = index
+            link = ordered[index]
+            try:
+                user = await client.get_user(link.panel_user_id)
+            except PanelError as exc:
+                if exc.status != 404:
+                    raise
+                continue  # deleted on the panel; /account tells the member
+            if self._moved(user):
+                report.notices += len(await self.observe(panel_name, link, user))
+        self.cursors[panel_name] = 0
+
+    def _moved(self, user: PanelUser) -> bool:
+        if user.credits is None:
+            return False
+        return self.known.get(user.id) != Decimal(str(user.credits))
+
+    # --- the sender ----------------------------------------------------------------------------------------------
+
+    async def _send_forever(self) -> None:
+        await self.bot.started.wait()
+        while True:
+            self.wakeup.clear()
+            try:
+                await self.deliver_pending()
+            except Exception:
+                log.exception("delivering notices failed; will retry")
+            with contextlib.suppress(TimeoutError):  # woken early by a new notice, or retry what failed
+                await asyncio.wait_for(self.wakeup.wait(), self.retry_interval)
+
+    async def deliver_pending(self) -> int:
+        """Send the notices still owed, oldest first; returns how many were settled.
+
+        A pass stops at the first batch with a failure, so one unreachable member is retried each interval rather
+        than many times in a row.
+        """
+        settled = 0
+        batch_size = 50
+        while batch := await self.bot.notifications.pending(batch_size, max_attempts=MAX_ATTEMPTS):
+            results = [await self.deliver(item) for item in batch]
+            settled += sum(results)
+            if not all(results) or len(batch) < batch_size:
+                break
+        return settled
+
+    async def deliver(self, item: OutboxItem) -> bool:
+        """One delivery attempt; True when the notice is settled (sent or, with nowhere to go, dropped)."""
+        store = self.bot.notifications
+        embed = notice_embed(self.bot, item)
+        try:
+            if item.kind == TOPUP_ANNOUNCEMENT:
+                message = await self._post(self.bot.settings.topup_announce_channel_id, None, embed, item)
+            else:
+                message = await self._dm(item, embed)
+        except discord.Forbidden as exc:
+            if exc.code != CLOSED_DMS or item.kind == TOPUP_ANNOUNCEMENT:
+                await self._failed(item, exc)
+                return False
+            fallback = self.bot.settings.notice_fallback_channel_id
+            if fallback is None:
+                await store.mark_dropped(item.id, "the member's DMs are closed and no fallback channel is set")
+                await self._audit_drop(item, "DMs closed, no fallback channel")
+                return True
+            try:
+                message = await self._post(fallback, item.discord_id, embed, item)
+            except discord.HTTPException as fallback_error:
+                await self._failed(item, fallback_error)
+                return False
+        except discord.NotFound:
+            await store.mark_dropped(item.id, "unknown Discord user")
+            await self._audit_drop(item, "unknown Discord user")
+            return True
+        except discord.HTTPException as exc:
+            await self._failed(item, exc)
+            return False
+        await store.mark_sent(item.id, message.id)
+        return True
+
+    async def _dm(self, item: OutboxItem, embed: discord.Embed) -> discord.Message:
+        user = self.bot.get_user(item.discord_id) or await self.bot.fetch_user(item.discord_id)
+        channel = user.dm_channel or await user.create_dm()
+        # The outbox's nonce: if this exact notice reached Discord before a crash, Discord returns that message.
+        return await channel.send(embed=embed, nonce=item.nonce, allowed_mentions=NO_MENTIONS)
+
+    async def _post(
+        self, channel_id: int | None, mention: int | None, embed: discord.Embed, item: OutboxItem
+    ) -> discord.Message:
+        if channel_id is None:
+            raise discord.ClientException("no channel configured")
+        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+        assert isinstance(channel, discord.abc.Messageable)
+        content = f"<@{mention}>, your DMs are closed, so here is your notice:" if mention else None
+        pings = discord.AllowedMentions(users=[discord.Object(mention)]) if mention else NO_MENTIONS
+        return await channel.send(content, embed=embed, nonce=item.nonce, allowed_mentions=pings)
+
+    async def _failed(self, item: OutboxItem, error: Exception) -> None:
+        await self.bot.notifications.mark_failed(item.id, f"{type(error).__name__}: {error}")
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            await self._audit_drop(item, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
+
+    async def _audit_drop(self, item: OutboxItem, reason: str) -> None:
+        change = Change("notice.dropped", item.panel, target_discord_id=item.discord_id)
+        change.details.update(kind=item.kind, notice=item.id, reason=reason)
+        await record(self.bot, None, change, AuditOutcome.FAILED)
+
+
+async def setup(bot: PanelDesk) -> None:
+    await bot.add_cog(Notifications(bot))
