@@ -16,15 +16,12 @@ from .common.auditing import audited
 from .common.checks import Access, require
 from .common.errors import UserFacingError
 from .common.notices import credits as show_credits
-from .common.resolve import panel_autocomplete, panel_for, resolve_user, user_autocomplete
+from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
 
 if TYPE_CHECKING:
     from bot import PanelDesk
     from cogs.notifications import Notifications
-
-USER_HELP = "An id, email or username, or a linked @member"
-PANEL_HELP = "Which panel (the default one when left out)"
 
 
 def parse_amount(text: str, *, maximum: float, whole: bool) -> Decimal:

@@ -31,7 +31,7 @@ from .common.linking import (
     remove_link,
     unlink_departed_member,
 )
-from .common.resolve import panel_autocomplete, panel_for, resolve_user, user_autocomplete
+from .common.resolve import PANEL_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
 from .common.views import ConfirmView, InvokerView
 
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PANEL_HELP = "Which panel (the default one when left out)"
 KEY_HELP = {
     "pterodactyl": "Account → API Credentials",
     "pelican": "your profile → API Keys",

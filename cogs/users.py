@@ -15,7 +15,7 @@ from .common.auditing import audited
 from .common.checks import Access, require
 from .common.embeds import FIELD_LABELS, show_value, user_embed, user_line
 from .common.errors import UserFacingError
-from .common.resolve import panel_autocomplete, panel_for, resolve_user, user_autocomplete
+from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
 from .common.views import ConfirmView, PagerView
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from bot import PanelDesk
 
 PAGE_SIZE = 10
-USER_HELP = "An id, email, username or external id, or a linked @member"
-PANEL_HELP = "Which panel (the default one when left out)"
 
 
 @app_commands.guild_only()

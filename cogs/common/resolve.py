@@ -22,7 +22,10 @@ log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^<@!?(\d{15,20})>$")
 # Discord ids are 17-20 digits; no panel numbers its users that high, so a bare snowflake means a member.
 _SNOWFLAKE = re.compile(r"^\d{17,20}$")
-AUTOCOMPLETE_BUDGET = 2.0  # seconds; Discord drops autocomplete answers after 3
+AUTOCOMPLETE_BUDGET = 2.0
+# Option descriptions shared by every command that takes a panel account or a panel.
+USER_HELP = "An id, email, username or external id, or a linked @member"
+PANEL_HELP = "Which panel (the default one when left out)"  # seconds; Discord drops autocomplete answers after 3
 
 
 def panel_for(interaction: discord.Interaction[PanelDesk], panel: str | None) -> tuple[str, PanelClient]:
