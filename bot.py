@@ -26,6 +26,7 @@ from settings import Settings, SettingsProblem, load_settings
 from storage import (
     AuditLog,
     BotState,
+    CreditLedger,
     Database,
     LinkRequests,
     LinkStore,
@@ -67,6 +68,7 @@ class PanelDesk(commands.Bot):
     audit: AuditLog
     notifications: NotificationStore
     state: BotState
+    ledger: CreditLedger
     link_requests: LinkRequests
     proof_failures: ProofFailures
 
@@ -90,6 +92,7 @@ class PanelDesk(commands.Bot):
         self.audit = AuditLog(database)
         self.notifications = NotificationStore(database)
         self.state = BotState(database)
+        self.ledger = CreditLedger(database)
         self.link_requests = LinkRequests(database)
         self.proof_failures = ProofFailures(database)
 

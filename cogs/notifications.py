@@ -20,7 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from panel_api import Capability, PanelClient, PanelError, PanelUser
-from storage import AuditOutcome, CreditLedger, Link, OutboxItem, StaffChange
+from storage import AuditOutcome, Link, OutboxItem, StaffChange
 from storage.credits import TOPUP_ANNOUNCEMENT
 
 from .common.auditing import Change, record
@@ -56,7 +56,6 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
 
     def __init__(self, bot: PanelDesk) -> None:
         self.bot = bot
-        self.ledger = CreditLedger(bot.db)
         self.wakeup = asyncio.Event()
         self.sweep_lock = asyncio.Lock()
         self.user_totals: dict[str, int] = {}
@@ -104,7 +103,7 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         prefs = await self.bot.notifications.get_prefs(link.discord_id)
         settings = self.bot.settings
         threshold = settings.low_credit_threshold
-        queued = await self.ledger.observe(
+        queued = await self.bot.ledger.observe(
             panel_name,
             user.id,
             link.discord_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import discord
@@ -150,6 +151,10 @@ async def create_link(
             raise UserFacingError(
                 f"{who} already linked to #{safe(existing.panel_user_id)} on the {panel_name} panel."
             ) from None
+    if account.credits is not None:
+        # The balance at link time is where top-up notices count from: a payment made before the first sweep
+        # after linking is then told, not taken as the starting point.
+        await bot.ledger.observe(panel_name, account.id, member.id, Decimal(str(account.credits)), notify=False)
     notes = [
         note
         for note in (
