@@ -141,7 +141,7 @@ class Credits(commands.GroupCog, group_name="credits", group_description="Panel 
             panel_name, link, account, staff=StaffChange(delta=delta, actor_id=actor_id, reason=reason)
         )
         if any(item.discord_id == link.discord_id and item.kind == "credit_topup" for item in queued):
-            return f"<@{link.discord_id}> is being told by DM."
+            return f"<@{link.discord_id}> will be told."
         return None
 
 

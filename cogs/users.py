@@ -96,8 +96,8 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
     @app_commands.describe(
         email="Email address of the new account",
         username="Username (Pterodactyl: letters, digits, - _ . inside, at least 3 characters)",
-        first_name="First name",
-        last_name="Last name",
+        first_name="First name (required where the panel stores names, e.g. Pterodactyl)",
+        last_name="Last name (required where the panel stores names, e.g. Pterodactyl)",
         admin="Make the account a panel admin",
         password="Initial password (never shown again); leave out to let the user set their own",
         language="Panel language code, e.g. en",
@@ -111,8 +111,8 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         interaction: discord.Interaction[PanelDesk],
         email: app_commands.Range[str, 3, 191],
         username: app_commands.Range[str, 1, 191],
-        first_name: app_commands.Range[str, 1, 191],
-        last_name: app_commands.Range[str, 1, 191],
+        first_name: app_commands.Range[str, 1, 191] | None = None,
+        last_name: app_commands.Range[str, 1, 191] | None = None,
         admin: bool = False,
         password: app_commands.Range[str, 8, 128] | None = None,
         language: app_commands.Range[str, 2, 10] | None = None,
@@ -124,8 +124,8 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         new = NewUser(
             email=email.strip(),
             username=username.strip(),
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
+            first_name=first_name.strip() if first_name and client.supports(Capability.NAMES) else None,
+            last_name=last_name.strip() if last_name and client.supports(Capability.NAMES) else None,
             admin=admin,
             password=password,
             language=language.strip() if language else None,
@@ -142,7 +142,7 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         notes = [
             "A password was set; it is not shown again."
             if password
-            else f"No password was set: the panel emails {safe(created.email)} a link to choose one."
+            else client.password_setup.format(email=safe(created.email))
         ]
         if member is not None:
             notes.append(await self._link_created(interaction, panel_name, created, member))

@@ -9,6 +9,9 @@ import aiohttp
 from pydantic import SecretStr
 
 from .base import HealthReport, PanelClient
+from .calagopus import CalagopusClient
+from .convoy import ConvoyClient
+from .ctrlpanel import CtrlPanelClient
 from .errors import (
     Conflict,
     Forbidden,
@@ -29,6 +32,9 @@ from .transport import TransportOptions
 CLIENTS: dict[PanelKind, type[PanelClient]] = {
     PanelKind.PTERODACTYL: PterodactylClient,
     PanelKind.PELICAN: PelicanClient,
+    PanelKind.CTRLPANEL: CtrlPanelClient,
+    PanelKind.CONVOY: ConvoyClient,
+    PanelKind.CALAGOPUS: CalagopusClient,
 }
 
 
@@ -59,8 +65,11 @@ def create_client(
 
 __all__ = [
     "CLIENTS",
+    "CalagopusClient",
     "Capability",
     "Conflict",
+    "ConvoyClient",
+    "CtrlPanelClient",
     "Forbidden",
     "HealthReport",
     "NewUser",

@@ -63,6 +63,8 @@ class PanelClient(ABC):
     iter_page_size: ClassVar[int] = 100
     # CtrlPanel deletes a user's servers along with the user; staff must be told before they confirm.
     deletes_servers_with_user: ClassVar[bool] = False
+    # What staff are told after creating an account without a password; `{email}` is the new account's address.
+    password_setup: ClassVar[str] = "No password was set: the user can choose one with the panel's password reset."
 
     def __init__(
         self,

@@ -78,6 +78,7 @@ class PterodactylClient(PanelClient):
         }
     )
     default_rate_limit = 240
+    password_setup = "No password was set: the panel emails {email} a link to choose one."
     # The panel has no per_page cap; 200 keeps each answer well under a second on a busy panel.
     iter_page_size = 200
     # Fields PATCH insists on every time.

@@ -235,10 +235,11 @@ class Transport:
         await asyncio.sleep(delay)
 
     def _failure_text(self, reason: str, idempotent: bool) -> str:
+        label = self._label[:1].upper() + self._label[1:]
         if idempotent:
-            return f"{self._label.capitalize()} {reason}; please try again later."
+            return f"{label} {reason}; please try again later."
         return (
-            f"{self._label.capitalize()} {reason} while handling a change; it may or may not have been applied, "
+            f"{label} {reason} while handling a change; it may or may not have been applied, "
             "so check on the panel before trying again."
         )
 

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -438,6 +439,144 @@ def last_page(total: int, per_page: int, *, guard_zero: bool) -> int:
     return max(math.ceil(total / (max(per_page, 1) if guard_zero else per_page)), 1)
 
 
+def _page_url(path: str, page: int) -> str:
+    return f"{path}?page={max(page, 1)}"
+
+
+def paginator_links(path: str, page: int, last: int, *, on_each_side: int = 3) -> list[dict[str, Any]]:
+    """LengthAwarePaginator::linkCollection(): Previous, the page numbers UrlWindow shows (all of them for a short
+    list, else the start, a slider around the current page and the end, with "..." between), Next."""
+    window = on_each_side + 4
+    if last < on_each_side * 2 + 8:
+        parts: list[range | None] = [range(1, last + 1)]
+    elif page <= window:
+        parts = [range(1, window + on_each_side + 1), None, range(last - 1, last + 1)]
+    elif page > last - window:
+        parts = [range(1, 3), None, range(last - (window + on_each_side - 1), last + 1)]
+    else:
+        slider = range(page - on_each_side, page + on_each_side + 1)
+        parts = [range(1, 3), None, slider, None, range(last - 1, last + 1)]
+    links: list[dict[str, Any]] = [
+        {"url": _page_url(path, page - 1) if page > 1 else None, "label": "&laquo; Previous", "active": False}
+    ]
+    for part in parts:
+        if part is None:
+            links.append({"url": None, "label": "...", "active": False})
+        else:
+            links += [{"url": _page_url(path, n), "label": str(n), "active": n == page} for n in part]
+    links.append({"url": _page_url(path, page + 1) if page < last else None, "label": "Next &raquo;", "active": False})
+    return links
+
+
+def length_aware_page(
+    items: list[Any], *, path: str, page: int, per_page: int, total: int, last: int
+) -> dict[str, Any]:
+    """`LengthAwarePaginator::toArray()`, what a controller returning `->paginate()` sends. The page URLs carry only
+    `page`: nothing else of the query unless the panel calls `appends()`."""
+    first_item = (page - 1) * per_page + 1 if items else None
+    return {
+        "current_page": page,
+        "data": items,
+        "first_page_url": _page_url(path, 1),
+        "from": first_item,
+        "last_page": last,
+        "last_page_url": _page_url(path, last),
+        "links": paginator_links(path, page, last),
+        "next_page_url": _page_url(path, page + 1) if page < last else None,
+        "path": path,
+        "per_page": per_page,
+        "prev_page_url": _page_url(path, page - 1) if page > 1 else None,
+        "to": first_item + len(items) - 1 if first_item is not None else None,
+        "total": total,
+    }
+
+
+def resource_page(items: list[Any], *, path: str, page: int, per_page: int, total: int, last: int) -> dict[str, Any]:
+    """A paginated `JsonResource::collection()`: `data`, then `links` (first/last/prev/next) and `meta` (the
+    paginator's other keys)."""
+    paginator = length_aware_page(items, path=path, page=page, per_page=per_page, total=total, last=last)
+    return {
+        "data": items,
+        "links": {
+            "first": paginator["first_page_url"],
+            "last": paginator["last_page_url"],
+            "prev": paginator["prev_page_url"],
+            "next": paginator["next_page_url"],
+        },
+        "meta": {
+            name: paginator[name]
+            for name in ("current_page", "from", "last_page", "links", "path", "per_page", "to", "total")
+        },
+    }
+
+
+# --- spatie/laravel-query-builder (`filter[...]` and `include`) ---------------------------------------------------
+
+
+def filter_needles(value: Any) -> list[str] | None:
+    """What a filter value becomes (QueryBuilderRequest::getFilterValue + FiltersPartial), or None for no filter.
+
+    The literal strings `true`/`false` become booleans first, which then match as "1" and "" (any non-null value).
+    A comma splits the value into needles that are ORed together.
+    """
+
+    def scalar(item: Any) -> str:
+        if item == "true":
+            return "1"
+        if item == "false":
+            return ""
+        return php_string(item).lower()
+
+    if isinstance(value, dict):
+        needles = [needle for needle in (scalar(item) for item in value.values() if item is not None) if needle]
+        return needles or None
+    if not isinstance(value, str):
+        return None
+    if "," in value:
+        return [part.lower() for part in value.split(",") if part] or None
+    return [scalar(value)]
+
+
+def like_test(needle: str, *, wildcards: bool) -> Callable[[str], bool]:
+    """`LIKE '%needle%'` on a lowercased column. With wildcards (query-builder 5.x, which does not escape them), `%`
+    and `_` match anything and `\\` escapes the next character, as MySQL reads them; 6.x escapes them."""
+    if not wildcards or not any(char in needle for char in "%_\\"):
+        return lambda haystack: needle in haystack
+    pattern = []
+    position = 0
+    while position < len(needle):
+        char = needle[position]
+        if char == "\\" and position + 1 < len(needle):
+            pattern.append(re.escape(needle[position + 1]))
+            position += 2
+            continue
+        pattern.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+        position += 1
+    compiled = re.compile("".join(pattern), re.DOTALL)
+    return lambda haystack: compiled.search(haystack) is not None
+
+
+def requested_includes(raw: Any) -> list[str]:
+    """`?include=a,b` (or `include[]=a`) as QueryBuilderRequest::includes() reads it: empty names dropped."""
+    if isinstance(raw, str):
+        parts: Iterable[Any] = raw.split(",")
+    elif isinstance(raw, dict):
+        parts = raw.values()
+    else:
+        parts = ()
+    return [part for part in parts if isinstance(part, str) and part]
+
+
+def invalid_query(kind: str, unknown: Iterable[str], allowed: Iterable[str]) -> HttpError:
+    """InvalidFilterQuery / InvalidIncludeQuery: a 400 whose message lists what was refused and what is allowed."""
+    code = {"filter": "InvalidFilterQuery", "include": "InvalidIncludeQuery"}[kind]
+    detail = (
+        f"Requested {kind}(s) `{', '.join(unknown)}` are not allowed. "
+        f"Allowed {kind}(s) are `{', '.join(allowed)}`."
+    )
+    return HttpError(400, code, detail)
+
+
 # --- Validation ----------------------------------------------------------------------------------------------------
 
 
@@ -532,6 +671,42 @@ def integer() -> Rule:
     return Rule("integer", lambda value: php_filter_int(value) is not None)
 
 
+def numeric() -> Rule:
+    return Rule("numeric", lambda value: php_numeric(value) is not None)
+
+
+def _numeric_size(value: Any) -> float | int:
+    """The size `between`/`min` compare for a field that also has `numeric`: the number, or the length of text
+    that is not one."""
+    number = php_numeric(value)
+    return number if number is not None else _size(value)
+
+
+def numeric_between(low: int, high: int) -> Rule:
+    """`between` on a numeric field: the value itself is compared, and the message has no "characters"."""
+    return Rule(
+        "between.numeric",
+        lambda value: low <= _numeric_size(value) <= high,
+        placeholders={"min": str(low), "max": str(high)},
+    )
+
+
+def numeric_min(low: int) -> Rule:
+    return Rule("min.numeric", lambda value: _numeric_size(value) >= low, placeholders={"min": str(low)})
+
+
+def alpha_num() -> Rule:
+    """`/\\A[\\pL\\pM\\pN]+\\z/u` on a string or number: letters (any script), marks and digits only."""
+
+    def passes(value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return False
+        text = php_string(value)
+        return text != "" and all(unicodedata.category(char)[0] in "LMN" for char in text)
+
+    return Rule("alpha_num", passes)
+
+
 def unique(is_taken: Callable[[Any], bool]) -> Rule:
     return Rule("unique", lambda value: not is_taken(value))
 
@@ -610,6 +785,19 @@ def _message(rule: Rule, attribute: str, messages: Mapping[str, str], attributes
     for placeholder, value in rule.placeholders.items():
         text = text.replace(f":{placeholder}", value)
     return text
+
+
+def validation_body(failures: Sequence[FieldError]) -> dict[str, Any]:
+    """The JSON Laravel's handler gives a ValidationException: the first message, how many more, and every message
+    grouped by field in the order they failed."""
+    errors: dict[str, list[str]] = {}
+    for failure in failures:
+        errors.setdefault(failure.field, []).append(failure.message)
+    message = failures[0].message if failures else "The given data was invalid."
+    more = len(failures) - 1
+    if more > 0:
+        message += f" (and {more} more error{'s' if more > 1 else ''})"
+    return {"message": message, "errors": errors}
 
 
 # --- In front of the panel: injected faults and the request log -------------------------------------------------
