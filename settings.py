@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from panel_api import PanelKind
+from panel_api.pterodactyl_legacy import split_key
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -24,7 +25,9 @@ HINTS: dict[str, str] = {
     "discord_token": "the bot token from the Discord developer portal (Bot > Reset Token)",
     "panel_kind": "one of: " + ", ".join(k.value for k in PanelKind),
     "panel_url": "the panel's base address, e.g. https://panel.example.com (no /api at the end)",
-    "panel_api_key": "an application API key created by a root admin on the panel",
+    "panel_api_key": (
+        "an application API key created by a root admin on the panel (pterodactyl-legacy: <public key>:<secret key>)"
+    ),
     "admin_role_ids": "a JSON list of Discord role ids, e.g. [123456789012345678]",
     "staff_role_ids": "a JSON list of Discord role ids, e.g. [123456789012345678]",
     "guild_ids": "a JSON list of Discord server ids to register commands in, or [] for global commands",
@@ -70,6 +73,12 @@ def _panel_url(value: str) -> str:
     return value
 
 
+def check_key_shape(kind: PanelKind, key: SecretStr) -> None:
+    """Kinds whose key has a structure say so at start-up rather than at the first request."""
+    if kind is PanelKind.PTERODACTYL_LEGACY:
+        split_key(key.get_secret_value())
+
+
 def _non_empty_secret(value: SecretStr) -> SecretStr:
     if not value.get_secret_value().strip():
         raise ValueError("must not be empty")
@@ -87,6 +96,11 @@ class PanelSettings(BaseModel):
 
     _url = field_validator("url")(_panel_url)
     _key = field_validator("api_key")(_non_empty_secret)
+
+    @model_validator(mode="after")
+    def _key_shape(self) -> PanelSettings:
+        check_key_shape(self.kind, self.api_key)
+        return self
 
 
 class Settings(BaseSettings):
@@ -165,6 +179,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _panels_consistent(self) -> Settings:
+        check_key_shape(self.panel_kind, self.panel_api_key)
         for name in [self.panel_name, *self.panels]:
             if not _NAME.match(name):
                 raise ValueError(f"panel name {name!r} must be lowercase letters, digits, - or _ (at most 32)")
@@ -212,7 +227,8 @@ def load_settings(**overrides: Any) -> Settings:
                 if len(error["loc"]) > 1:
                     problem = f"{'.'.join(str(p) for p in error['loc'][1:])}: {problem}"
             hint = HINTS.get(field)
-            lines.append(f"  {variable} {problem}" + (f" — set it to {hint}" if hint else ""))
+            subject = f"{variable} " if field else ""  # a check across settings names its variables itself
+            lines.append(f"  {subject}{problem}" + (f" — set it to {hint}" if hint else ""))
         raise SettingsProblem(_report(lines)) from None
     except SettingsError as exc:
         raise SettingsProblem(_report([f"  {_describe_settings_error(exc)}"])) from None

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
 from .pterodactyl import PelicanClient, PterodactylClient
+from .pterodactyl_legacy import LegacyPterodactylClient
 from .registry import PanelRegistry
 from .transport import TransportOptions
 
@@ -35,6 +36,7 @@ CLIENTS: dict[PanelKind, type[PanelClient]] = {
     PanelKind.CTRLPANEL: CtrlPanelClient,
     PanelKind.CONVOY: ConvoyClient,
     PanelKind.CALAGOPUS: CalagopusClient,
+    PanelKind.PTERODACTYL_LEGACY: LegacyPterodactylClient,
 }
 
 
@@ -72,6 +74,7 @@ __all__ = [
     "CtrlPanelClient",
     "Forbidden",
     "HealthReport",
+    "LegacyPterodactylClient",
     "NewUser",
     "NotFound",
     "NotSupported",

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from panel_api import PanelClient, create_client
+from tests.fakes.ctrlpanel import CtrlPanelSimulator
 from tests.fakes.pterodactyl import PterodactylSimulator
 
 # Retries in tests wait milliseconds, not seconds; the behaviour is the same.
@@ -34,4 +35,17 @@ async def ptero_client(pterodactyl: PterodactylSimulator) -> AsyncIterator[Panel
 @pytest.fixture
 async def pelican_client(pelican: PterodactylSimulator) -> AsyncIterator[PanelClient]:
     async with create_client("pelican", pelican.url, pelican.admin_key, **FAST) as client:
+        yield client
+
+
+@pytest.fixture
+async def ctrlpanel() -> AsyncIterator[CtrlPanelSimulator]:
+    """CtrlPanel 1.2.0; tests of other versions build `CtrlPanelSimulator(version=...)` themselves."""
+    async with CtrlPanelSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+async def ctrlpanel_client(ctrlpanel: CtrlPanelSimulator) -> AsyncIterator[PanelClient]:
+    async with create_client("ctrlpanel", ctrlpanel.url, ctrlpanel.api_key, **FAST) as client:
         yield client

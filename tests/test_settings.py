@@ -123,3 +123,13 @@ def test_env_example_documents_every_setting_and_parses(clean_env: pytest.Monkey
     (tmp_path / ".env").write_text(filled)
     settings = load_settings()
     assert settings.panel_kind is PanelKind.PTERODACTYL and settings.audit_channel_id is None
+
+
+def test_a_legacy_key_must_be_a_pair(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(clean_env, PANEL_KIND="pterodactyl-legacy", PANEL_API_KEY="ptla_secretsecretsecret")
+    with pytest.raises(SettingsProblem) as problem:
+        load_settings()
+    assert "PANEL_API_KEY holds a key of Pterodactyl 1.x or Pelican" in str(problem.value)
+    assert "secretsecret" not in str(problem.value)
+    base_env(clean_env, PANEL_KIND="pterodactyl-legacy", PANEL_API_KEY="AbCdEfGh12345678:secret.part.two")
+    assert load_settings().panel_kind is PanelKind.PTERODACTYL_LEGACY

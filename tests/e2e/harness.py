@@ -80,8 +80,14 @@ class Desk:
 
 
 async def start_desk(
-    tmp_path: Path, panel: PterodactylSimulator, *, database: Path | None = None, **overrides: Any
+    tmp_path: Path,
+    panel: Any,
+    *,
+    panel_kind: str = "pterodactyl",
+    database: Path | None = None,
+    **overrides: Any,
 ) -> AsyncGenerator[Desk, None]:
+    """Discord stand-in + the bot, with `panel` (any simulator: it has `url` and `api_key`) as the default panel."""
     standin = DiscordStandIn(token=TOKEN)
     await standin.start()
     guild = standin.add_guild(GUILD, "Hosting Co")
@@ -102,9 +108,9 @@ async def start_desk(
         "guild_ids": [GUILD],
         "admin_role_ids": [ADMIN_ROLE],
         "staff_role_ids": [STAFF_ROLE],
-        "panel_kind": "pterodactyl",
+        "panel_kind": panel_kind,
         "panel_url": panel.url,
-        "panel_api_key": panel.admin_key,
+        "panel_api_key": panel.api_key,
         "panel_timeout": 5,
         "link_requests_channel_id": STAFF_CHANNEL,
         "linked_role_id": LINKED_ROLE,

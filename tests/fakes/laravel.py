@@ -571,8 +571,7 @@ def invalid_query(kind: str, unknown: Iterable[str], allowed: Iterable[str]) -> 
     """InvalidFilterQuery / InvalidIncludeQuery: a 400 whose message lists what was refused and what is allowed."""
     code = {"filter": "InvalidFilterQuery", "include": "InvalidIncludeQuery"}[kind]
     detail = (
-        f"Requested {kind}(s) `{', '.join(unknown)}` are not allowed. "
-        f"Allowed {kind}(s) are `{', '.join(allowed)}`."
+        f"Requested {kind}(s) `{', '.join(unknown)}` are not allowed. Allowed {kind}(s) are `{', '.join(allowed)}`."
     )
     return HttpError(400, code, detail)
 

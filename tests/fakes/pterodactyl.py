@@ -297,6 +297,7 @@ class PterodactylSimulator:
             username="admin", email="admin@example.com", first_name="Admin", last_name="User", root_admin=True
         )
         self.admin_key = self.create_application_key()
+        self.api_key = self.admin_key  # the name every simulator gives its ready-to-use key
 
     # --- Lifetime --------------------------------------------------------------------------------------------------
 
@@ -992,7 +993,7 @@ class PterodactylSimulator:
             raise HttpError(400, "InvalidFilterQuery", detail)
         tests = []
         for column, value in raw.items():
-            needles = _filter_needles(value)
+            needles = laravel.filter_needles(value)
             if needles is not None:
                 tests.append(_column_matcher(column, needles, wildcards=self.flavor == "pterodactyl"))
         return tests
@@ -1064,31 +1065,8 @@ def _user_sort(raw: Any) -> tuple[str, bool] | None:
     return (names[0], parts[0].startswith("-")) if parts else None
 
 
-def _filter_needles(value: Any) -> list[str] | None:
-    """What a filter value becomes (QueryBuilderRequest::getFilterValue + FiltersPartial), or None for no filter.
-
-    The literal strings `true`/`false` become booleans first, which then match as "1" and "" (any non-null value).
-    """
-
-    def scalar(item: Any) -> str:
-        if item == "true":
-            return "1"
-        if item == "false":
-            return ""
-        return laravel.php_string(item).lower()
-
-    if isinstance(value, dict):
-        needles = [needle for needle in (scalar(item) for item in value.values() if item is not None) if needle]
-        return needles or None
-    if not isinstance(value, str):
-        return None
-    if "," in value:
-        return [part.lower() for part in value.split(",") if part] or None
-    return [scalar(value)]
-
-
 def _column_matcher(column: str, needles: list[str], *, wildcards: bool) -> Callable[[SimUser], bool]:
-    tests = [_like_test(needle, wildcards=wildcards) for needle in needles]
+    tests = [laravel.like_test(needle, wildcards=wildcards) for needle in needles]
     read = attrgetter(column)
 
     def matches(user: SimUser) -> bool:
@@ -1099,24 +1077,6 @@ def _column_matcher(column: str, needles: list[str], *, wildcards: bool) -> Call
         return any(test(haystack) for test in tests)
 
     return matches
-
-
-def _like_test(needle: str, *, wildcards: bool) -> Callable[[str], bool]:
-    """`LIKE '%needle%'`. With wildcards, `%` and `_` match anything and `\\` escapes the next character (MySQL)."""
-    if not wildcards or not any(char in needle for char in "%_\\"):
-        return lambda haystack: needle in haystack
-    pattern = []
-    position = 0
-    while position < len(needle):
-        char = needle[position]
-        if char == "\\" and position + 1 < len(needle):
-            pattern.append(re.escape(needle[position + 1]))
-            position += 2
-            continue
-        pattern.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-        position += 1
-    compiled = re.compile("".join(pattern), re.DOTALL)
-    return lambda haystack: compiled.search(haystack) is not None
 
 
 def _ip_allowed(remote: str, allowed: Iterable[str]) -> bool:

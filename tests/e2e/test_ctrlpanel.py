@@ -1,0 +1,259 @@
+"""CtrlPanel end to end: credits, server limits, suspension, Discord-login linking and top-up notices."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from storage import AuditOutcome, Database, LinkMethod
+from storage.credits import CreditLedger
+from tests.e2e.harness import ADMIN, GENERAL, MEMBER, OTHER_MEMBER, STAFF, Desk, start_desk
+from tests.fakes.ctrlpanel import CtrlPanelSimulator
+
+FALLBACK = GENERAL
+
+
+@pytest.fixture
+async def ctrlpanel() -> AsyncIterator[CtrlPanelSimulator]:
+    async with CtrlPanelSimulator(rate_limit=100_000) as sim:
+        yield sim
+
+
+async def open_desk(tmp_path: Path, sim: CtrlPanelSimulator, **overrides: object) -> AsyncIterator[Desk]:
+    async for desk in start_desk(
+        tmp_path, sim, panel_kind="ctrlpanel", panel_rate_limit=100_000, low_credit_threshold=10, **overrides
+    ):
+        yield desk
+
+
+@pytest.fixture
+async def desk(tmp_path: Path, ctrlpanel: CtrlPanelSimulator, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Desk]:
+    monkeypatch.chdir(tmp_path)
+    async for running in open_desk(tmp_path, ctrlpanel, notice_fallback_channel_id=FALLBACK):
+        yield running
+
+
+def notifications(desk: Desk):
+    return desk.bot.get_cog("Notifications")
+
+
+async def linked_customer(desk: Desk, credits: float = 100, discord_id: int = MEMBER):
+    """A CtrlPanel user who connected Discord on the panel, linked through /link (no input needed)."""
+    user = desk.panel.add_user(name="customer", email="customer@example.com", credits=credits, discord_id=discord_id)
+    message = await desk.reply("link", by=discord_id)
+    assert "you connected this Discord account on the panel" in message.content, message.content
+    return user
+
+
+async def dms_after(desk: Desk, member: int, count: int, settle: float = 0.3) -> list:
+    """Wait until `member` has `count` DMs, then a little longer to be sure no more arrive."""
+    async with asyncio.timeout(5):
+        while len(desk.discord.dms(member)) < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(settle)
+    return desk.discord.dms(member)
+
+
+# --- linking through the panel's own Discord login -------------------------------------------------------------
+
+
+async def test_link_through_the_panels_discord_login(desk: Desk) -> None:
+    user = await linked_customer(desk)
+    link = await desk.bot.links.get_for_member("main", MEMBER)
+    assert link.method is LinkMethod.PANEL_DISCORD and link.panel_user_id == str(user.id)
+
+
+async def test_link_without_a_discord_account_on_the_panel(desk: Desk) -> None:
+    desk.panel.add_user(name="nodiscord", email="nd@example.com")
+    record = await desk.run("link", by=OTHER_MEMBER)
+    message = await record.wait_for_message()
+    assert message.custom_ids() == ["link:staff"]  # CtrlPanel cannot tell a client key's owner
+    assert "Ask staff" in message.content and "client API key" not in message.content
+
+
+# --- credits and server limits -----------------------------------------------------------------------------------
+
+
+async def test_staff_top_up_sends_exactly_one_dm_with_the_figures(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=100)
+    message = await desk.reply("credits add", user=str(user.id), amount="50", reason="Giveaway winner")
+    assert "Added 50 credits to **customer**. Balance: 150." in message.content
+    assert f"<@{MEMBER}> will be told." in message.content
+    [dm] = await dms_after(desk, MEMBER, 1)
+    embed = dm.embeds[0]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert embed["title"] == "+50 credits" and fields["New balance"] == "150" and fields["Reason"] == "Giveaway winner"
+    assert f"<@{ADMIN}> added credits" in embed["description"]
+    assert desk.panel.users[user.id].credits == 150
+    await notifications(desk).sweep_all()  # the watcher must not announce it again
+    assert len(await dms_after(desk, MEMBER, 1)) == 1
+    [entry] = await desk.bot.audit.recent(actor_id=ADMIN, limit=1)
+    assert (entry.action, entry.outcome, entry.details["amount"]) == ("credits.add", AuditOutcome.OK, "50")
+
+
+async def test_a_top_up_on_the_panel_is_told_after_a_sweep(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=100)
+    desk.panel.set_credits(user.id, 130.5)  # a payment on the website
+    await notifications(desk).sweep_all()
+    [dm] = await dms_after(desk, MEMBER, 1)
+    assert dm.embeds[0]["title"] == "+30.5 credits" and "a payment, a voucher" in dm.embeds[0]["description"]
+    await notifications(desk).sweep_all()
+    assert len(await dms_after(desk, MEMBER, 1)) == 1
+
+
+async def test_notifications_off_and_on(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=100)
+    off = await desk.reply("notifications off", by=MEMBER)
+    assert "no longer get messages" in off.content
+    desk.panel.set_credits(user.id, 150)
+    await notifications(desk).sweep_all()
+    await asyncio.sleep(0.3)
+    assert desk.discord.dms(MEMBER) == []
+    await desk.reply("notifications on", by=MEMBER)
+    desk.panel.set_credits(user.id, 170)
+    await notifications(desk).sweep_all()
+    [dm] = await dms_after(desk, MEMBER, 1)
+    assert dm.embeds[0]["title"] == "+20 credits"
+
+
+async def test_closed_dms_go_to_the_fallback_channel(desk: Desk) -> None:
+    shy = 7_100_000_000_000_000_150
+    desk.guild.add_member(shy, "shy", dms_open=False)
+    user = await linked_customer(desk, credits=20, discord_id=shy)
+    await desk.reply("credits add", user=str(user.id), amount="5")
+
+    def posts() -> list:
+        return [m for m in desk.discord.channel_messages(FALLBACK, include_ephemeral=False) if f"<@{shy}>" in m.content]
+
+    async with asyncio.timeout(5):
+        while not posts():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    [post] = posts()
+    assert post.allowed_mentions["users"] == [shy]  # pings the member, nobody else
+    assert post.embeds[0]["title"] == "+5 credits" and "your DMs are closed" in post.content
+
+
+async def test_closed_dms_without_fallback_are_dropped_and_audited(
+    tmp_path: Path, ctrlpanel: CtrlPanelSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async for desk in open_desk(tmp_path, ctrlpanel):
+        shy = 7_100_000_000_000_000_151
+        desk.guild.add_member(shy, "shy", dms_open=False)
+        user = await linked_customer(desk, credits=20, discord_id=shy)
+        await desk.reply("credits add", user=str(user.id), amount="5")
+
+        async def dropped(desk: Desk = desk, shy: int = shy) -> list:
+            return [e for e in await desk.bot.audit.recent(target_discord_id=shy) if e.action == "notice.dropped"]
+
+        async with asyncio.timeout(5):
+            while not await dropped():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        [entry] = await dropped()
+        assert entry.outcome == AuditOutcome.FAILED and "DMs closed" in entry.details["reason"]
+        assert await desk.bot.notifications.pending() == []
+
+
+async def test_low_credit_warning_once_per_crossing(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=30)
+    desk.panel.set_credits(user.id, 8)
+    await notifications(desk).sweep_all()
+    desk.panel.set_credits(user.id, 5)
+    await notifications(desk).sweep_all()
+    [warning] = await dms_after(desk, MEMBER, 1)
+    assert warning.embeds[0]["title"] == "Your credits are running low" and "**8**" in warning.embeds[0]["description"]
+
+
+async def test_remove_credits_never_below_zero_and_show(desk: Desk) -> None:
+    user = desk.panel.add_user(name="spender", email="s@example.com", credits=12.5)
+    refused = await desk.reply("credits remove", user="s@example.com", amount="20")
+    assert "would take them below zero" in refused.content and "Remove at most 12.5" in refused.content
+    assert desk.panel.users[user.id].credits == 12.5
+    done = await desk.reply("credits remove", user="s@example.com", amount="2.5", reason="refund reversal")
+    assert "Removed 2.5 credits from **spender**. Balance: 10." in done.content
+    shown = await desk.reply("credits show", by=STAFF, user="s@example.com")
+    fields = {f["name"]: f["value"] for f in shown.embeds[0]["fields"]}
+    assert fields["Credits"] == "10"
+    for bad in ("-5", "abc", "1.234", "99999999"):
+        message = await desk.reply("credits add", user="s@example.com", amount=bad)
+        assert message.ephemeral and "Added" not in message.content, bad
+
+
+async def test_server_limit_changes(desk: Desk) -> None:
+    user = desk.panel.add_user(name="builder", email="b@example.com", server_limit=2)
+    added = await desk.reply("server-limit add", user="b@example.com", amount=3)
+    assert "may now have 5 servers" in added.content
+    refused = await desk.reply("server-limit remove", user="b@example.com", amount=9)
+    assert "cannot go below zero" in refused.content
+    assert desk.panel.users[user.id].server_limit == 5
+
+
+async def test_user_info_and_account_show_credits(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=42)
+    info = await desk.reply("user info", by=STAFF, user=str(user.id))
+    fields = {f["name"]: f["value"] for f in info.embeds[0]["fields"]}
+    assert fields["Credits"] == "42.00" and fields["Server limit"] == "1"
+    account = await desk.reply("account", by=MEMBER)
+    fields = {f["name"]: f["value"] for f in account.embeds[0]["fields"]}
+    assert fields["Credits"] == "42.00"
+
+
+async def test_suspend_and_unsuspend_with_a_reason(desk: Desk) -> None:
+    user = desk.panel.add_user(name="naughty", email="n@example.com")
+    suspended = await desk.reply("user suspend", user="n@example.com", reason="chargeback")
+    assert suspended.embeds[0]["title"].startswith("Suspended naughty")
+    assert desk.panel.users[user.id].suspended
+    again = await desk.reply("user suspend", user="n@example.com")
+    assert "already suspended" in again.content
+    lifted = await desk.reply("user unsuspend", user="n@example.com")
+    assert lifted.embeds[0]["title"].startswith("Lifted the suspension")
+    assert not desk.panel.users[user.id].suspended
+
+
+async def test_delete_warns_that_servers_go_too(desk: Desk) -> None:
+    user = desk.panel.add_user(name="leaving", email="l@example.com")
+    desk.panel.add_server(user.id)
+    record = await desk.run("user delete", user="l@example.com")
+    prompt = await record.wait_for_message(lambda m: bool(m.buttons()))
+    assert "This panel also deletes every server the user owns." in prompt.text()
+
+
+# --- exactly once across crashes -------------------------------------------------------------------------------
+
+
+async def test_killed_between_recording_and_sending(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=100)
+    await desk.stop_bot()
+    # What a bot that died right after recording a top-up leaves behind: a notice in the outbox, nothing sent.
+    async with Database.connect(desk.settings.database_path) as db:
+        queued = await CreditLedger(db).observe("main", str(user.id), MEMBER, Decimal(175))
+    assert len(queued) == 1 and desk.discord.dms(MEMBER) == []
+    await desk.start_bot()
+    [dm] = await dms_after(desk, MEMBER, 1)
+    assert dm.embeds[0]["title"] == "+75 credits"
+    assert await desk.bot.notifications.pending() == []
+
+
+async def test_killed_after_sending_and_before_marking(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = await linked_customer(desk, credits=100)
+
+    async def die(item_id: int, message_id: int) -> bool:
+        raise SystemError("the process died here")
+
+    monkeypatch.setattr(desk.bot.notifications, "mark_sent", die)
+    await desk.reply("credits add", user=str(user.id), amount="10")
+    await dms_after(desk, MEMBER, 1)
+    [pending] = await desk.bot.notifications.pending()  # sent, but not marked
+    await desk.restart_bot()  # the new process resends it with the same nonce
+    async with asyncio.timeout(5):
+        while await desk.bot.notifications.pending():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    dms = await dms_after(desk, MEMBER, 1)
+    assert len(dms) == 1 and dms[0].nonce == pending.nonce
+    sent = await desk.bot.notifications.get(pending.id)
+    assert sent.message_id == dms[0].id
