@@ -149,6 +149,7 @@ async def create_bot(settings: Settings) -> PanelDesk:
             name=name,
             timeout=panel.timeout,
             **({"rate_limit": panel.rate_limit} if panel.rate_limit else {}),
+            **panel.options,
         )
         for name, panel in settings.all_panels().items()
     }

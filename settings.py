@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from panel_api import PanelKind
+from panel_api import PanelKind, client_option_names
 from panel_api.pterodactyl_legacy import split_key
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -36,6 +36,7 @@ HINTS: dict[str, str] = {
     "default_panel": "the name of a configured panel (PANEL_NAME or a key of PANELS)",
     "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "panel_options": 'a JSON object such as {"version": "1.1"} (CtrlPanel), or {}',
     "audit_channel_id": "the id of a text channel the bot can post in, or leave it empty",
     "link_requests_channel_id": "the id of a staff-only text channel, or leave it empty",
     "linked_role_id": "the id of a role below the bot's own highest role, or leave it empty",
@@ -79,6 +80,14 @@ def check_key_shape(kind: PanelKind, key: SecretStr) -> None:
         split_key(key.get_secret_value())
 
 
+def check_options(kind: PanelKind, options: dict[str, Any]) -> None:
+    known = client_option_names(kind)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise ValueError(f"unknown option(s) {', '.join(unknown)} for a {kind.value} panel (it takes: {allowed})")
+
+
 def _non_empty_secret(value: SecretStr) -> SecretStr:
     if not value.get_secret_value().strip():
         raise ValueError("must not be empty")
@@ -93,6 +102,9 @@ class PanelSettings(BaseModel):
     api_key: SecretStr
     rate_limit: int | None = Field(default=None, ge=1, description="Requests per minute; the panel kind's default")
     timeout: float = Field(default=15.0, gt=0, le=120)
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Panel-specific options, e.g. CtrlPanel's version"
+    )
 
     _url = field_validator("url")(_panel_url)
     _key = field_validator("api_key")(_non_empty_secret)
@@ -100,6 +112,7 @@ class PanelSettings(BaseModel):
     @model_validator(mode="after")
     def _key_shape(self) -> PanelSettings:
         check_key_shape(self.kind, self.api_key)
+        check_options(self.kind, self.options)
         return self
 
 
@@ -161,6 +174,9 @@ class Settings(BaseSettings):
     panel_api_key: SecretStr
     panel_rate_limit: int | None = Field(default=None, ge=1)
     panel_timeout: float = Field(default=15.0, gt=0, le=120)
+    # Options of this panel kind, as JSON: CtrlPanel {"version": "1.1", "default_role_id": 4}; Calagopus
+    # {"default_language": "en"}. Most panels need none.
+    panel_options: dict[str, Any] = {}
     panels: dict[str, PanelSettings] = {}
     default_panel: str | None = None
 
@@ -180,6 +196,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _panels_consistent(self) -> Settings:
         check_key_shape(self.panel_kind, self.panel_api_key)
+        check_options(self.panel_kind, self.panel_options)
         for name in [self.panel_name, *self.panels]:
             if not _NAME.match(name):
                 raise ValueError(f"panel name {name!r} must be lowercase letters, digits, - or _ (at most 32)")
@@ -197,6 +214,7 @@ class Settings(BaseSettings):
             api_key=self.panel_api_key,
             rate_limit=self.panel_rate_limit,
             timeout=self.panel_timeout,
+            options=self.panel_options,
         )
         return {self.panel_name: main, **self.panels}
 

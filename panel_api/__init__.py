@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import aiohttp
@@ -65,6 +66,16 @@ def create_client(
     return cls(base_url, api_key, session=session, options=TransportOptions(**transport), name=name, **extra)
 
 
+def client_option_names(kind: PanelKind | str) -> set[str]:
+    """The panel-specific keyword options `create_client` accepts for `kind` (e.g. CtrlPanel's `version`)."""
+    cls = CLIENTS.get(PanelKind(kind))
+    if cls is None:
+        return set()
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    shared = {"self", "base_url", "api_key", "session", "options", "name"}
+    return {p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in shared}
+
+
 __all__ = [
     "CLIENTS",
     "CalagopusClient",
@@ -93,5 +104,6 @@ __all__ = [
     "UserHasServers",
     "UserPage",
     "ValidationFailed",
+    "client_option_names",
     "create_client",
 ]

@@ -133,3 +133,11 @@ def test_a_legacy_key_must_be_a_pair(clean_env: pytest.MonkeyPatch) -> None:
     assert "secretsecret" not in str(problem.value)
     base_env(clean_env, PANEL_KIND="pterodactyl-legacy", PANEL_API_KEY="AbCdEfGh12345678:secret.part.two")
     assert load_settings().panel_kind is PanelKind.PTERODACTYL_LEGACY
+
+
+def test_panel_options_are_checked_against_the_panel_kind(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(clean_env, PANEL_KIND="ctrlpanel", PANEL_OPTIONS='{"version": "1.1", "default_role_id": 4}')
+    assert load_settings().all_panels()["main"].options == {"version": "1.1", "default_role_id": 4}
+    base_env(clean_env, PANEL_KIND="pterodactyl", PANEL_OPTIONS='{"version": "1.1"}')
+    with pytest.raises(SettingsProblem, match="unknown option"):
+        load_settings()
