@@ -214,8 +214,11 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
                 await self.deliver_pending()
             except Exception:
                 log.exception("delivering notices failed; will retry")
-            with contextlib.suppress(TimeoutError):  # woken early by a new notice, or retry what failed
-                await asyncio.wait_for(self.wakeup.wait(), self.retry_interval)
+            # Woken early by a new notice, or retry what failed. Not wait_for: on Python 3.11 it swallows a
+            # cancel that lands as the event is set, and the bot could then never shut down.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.retry_interval):
+                    await self.wakeup.wait()
 
     async def deliver_pending(self) -> int:
         """Send the notices still owed, oldest first; returns how many were settled.

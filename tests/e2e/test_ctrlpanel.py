@@ -257,3 +257,73 @@ async def test_killed_after_sending_and_before_marking(desk: Desk, monkeypatch: 
     assert len(dms) == 1 and dms[0].nonce == pending.nonce
     sent = await desk.bot.notifications.get(pending.id)
     assert sent.message_id == dms[0].id
+
+
+# --- the watcher ------------------------------------------------------------------------------------------------
+
+
+async def test_the_watcher_reads_accounts_one_by_one_when_that_is_cheaper(desk: Desk) -> None:
+    desk.panel.seed_users(1200)  # three pages of 500 against one linked account
+    user = await linked_customer(desk, credits=10)
+    desk.panel.set_credits(user.id, 15)
+    desk.panel.requests.clear()
+    [first] = await notifications(desk).sweep_all()  # counts the panel's users once, then reads the one account
+    assert (first.mode, first.requests, first.notices) == ("each", 2, 1)
+    desk.panel.set_credits(user.id, 20)
+    desk.panel.requests.clear()
+    [second] = await notifications(desk).sweep_all()
+    assert (second.mode, second.requests, second.notices) == ("each", 1, 1)
+    assert [r.path for r in desk.panel.requests] == [f"/api/users/{user.id}"]
+
+
+async def test_the_watcher_pages_when_many_are_linked_and_resumes_after_an_error(desk: Desk) -> None:
+    desk.panel.seed_users(1100)
+    ids = list(desk.panel.users)[-4:]  # four linked accounts cost more to read one by one than three pages
+    for number, user_id in enumerate(ids):
+        await desk.bot.links.link("main", 7_100_000_000_000_000_300 + number, str(user_id), method=LinkMethod.STAFF)
+    cog = notifications(desk)
+    desk.panel.requests.clear()
+    [first] = await cog.sweep_all()
+    assert first.mode == "pages" and first.error is None
+    pages = [r.query["page"] for r in desk.panel.requests if r.query.get("per_page") == "500"]
+    assert pages == ["1", "2", "3"]  # 1101 users, 500 a page, read once each
+    desk.panel.faults.after, desk.panel.faults.fail_next = 1, 20  # page 1 answers, then the panel breaks
+    [broken] = await cog.sweep_all()
+    assert broken.error is not None and cog.cursors["main"] == 2
+    desk.panel.faults.fail_next = 0
+    desk.panel.set_credits(ids[-1], 99)  # on the last page
+    desk.panel.requests.clear()
+    [resumed] = await cog.sweep_all()
+    assert resumed.error is None and resumed.resumed_at == 2 and resumed.notices == 1
+    assert [r.query["page"] for r in desk.panel.requests] == ["2", "3"]  # page 1 is not read again
+    [whole] = await cog.sweep_all()
+    assert whole.resumed_at == 1 and whole.notices == 0
+
+
+async def test_top_ups_are_announced_in_the_staff_channel(
+    tmp_path: Path, ctrlpanel: CtrlPanelSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async for desk in open_desk(tmp_path, ctrlpanel, topup_announce_channel_id=FALLBACK):
+        user = await linked_customer(desk, credits=10)
+        await desk.reply("credits add", user=str(user.id), amount="7", reason="contest")
+        await dms_after(desk, MEMBER, 1)
+
+        def announcements(desk: Desk = desk) -> list:
+            return [m for m in desk.discord.channel_messages(FALLBACK, include_ephemeral=False) if m.embeds]
+
+        async with asyncio.timeout(5):
+            while not announcements():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        [post] = announcements()
+        assert post.embeds[0]["title"] == "Top-up: +7 credits" and f"<@{ADMIN}>" in post.embeds[0]["description"]
+        assert post.allowed_mentions == {"parse": []}
+
+
+async def test_the_bot_stops_even_when_a_notice_arrives_as_it_shuts_down(desk: Desk) -> None:
+    cog = notifications(desk)
+    await asyncio.sleep(0.05)  # the sender is idle, waiting to be woken
+    cog.wakeup.set()  # a notice is queued in the same instant the bot is told to stop
+    async with asyncio.timeout(5):
+        await cog.cog_unload()
+    assert all(task.done() for task in cog._tasks)

@@ -818,9 +818,13 @@ class Faults:
     drop_next: int = 0  # the next N requests: the server closes the connection without answering
     malformed_next: int = 0  # the next N requests: status 200 with truncated JSON labelled application/json
     html_errors_next: int = 0  # the next N requests: a 502 HTML page, as a reverse proxy in front of a dead panel sends
+    after: int = 0  # let this many requests through untouched before the counters above apply (a mid-walk failure)
 
     def take(self) -> str | None:
         """Consume and name the fault for one request, if any is pending."""
+        if self.after > 0:
+            self.after -= 1
+            return None
         for name in ("drop_next", "html_errors_next", "fail_next", "malformed_next"):
             pending = getattr(self, name)
             if pending > 0:
