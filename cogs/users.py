@@ -8,7 +8,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from panel_api import Capability, NewUser, PanelClient, PanelUser, UserChanges, UserHasServers, ValidationFailed
+from panel_api import (
+    Capability,
+    NewUser,
+    NotFound,
+    PanelClient,
+    PanelUser,
+    UserChanges,
+    UserHasServers,
+    ValidationFailed,
+)
 from storage import LinkConflict, LinkMethod
 
 from .common.auditing import audited
@@ -241,7 +250,12 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             async with audited(interaction, "user.delete", panel=panel_name, target=account) as change:
                 link = await self.bot.links.get_for_account(panel_name, account.id)
                 change.target_discord_id = link.discord_id if link else None
-                await client.delete_user(account.id)
+                try:
+                    await client.delete_user(account.id)
+                except NotFound:
+                    # Gone between the question and the answer: deleted on the panel meanwhile, or our DELETE went
+                    # through and its answer was lost. Either way the account no longer exists; finish the job.
+                    change.details["already_gone"] = True
                 if link is not None:
                     await self.bot.links.unlink_account(panel_name, account.id, reason="account deleted")
                     change.details["unlinked_member"] = link.discord_id
@@ -257,8 +271,9 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             )
             return
         unlinked = f" Their link to <@{link.discord_id}> was removed." if link else ""
+        done = "Deleted" if "already_gone" not in change.details else "Already gone from the panel:"
         await view.message.edit(
-            content=f"Deleted {safe(account.username)} (#{safe(account.id)}).{unlinked}", embed=None, view=None
+            content=f"{done} {safe(account.username)} (#{safe(account.id)}).{unlinked}", embed=None, view=None
         )
 
     @app_commands.command(name="suspend", description="Suspend a panel account (where the panel supports it)")

@@ -193,9 +193,12 @@ class Transport:
             response.attempts = attempt
 
             if response.status == 429:
-                wait = self._retry_after(response)
+                hint = self._retry_after(response)
+                # No hint (CtrlPanel 1.0.3+ answers with a bare HTML page): wait 1, 2, 4 s; giving up, the honest
+                # "try again" is the panel's whole window.
+                wait = hint if hint is not None else min(2.0**rate_limit_retries, self.options.max_rate_limit_wait)
                 if wait > self.options.max_rate_limit_wait or rate_limit_retries >= self.options.max_rate_limit_retries:
-                    raise RateLimited(wait)
+                    raise RateLimited(wait if hint is not None else self.options.rate_window)
                 rate_limit_retries += 1
                 attempt -= 1
                 log.warning("%s rate limited %s %s; waiting %.1f s", self._label, method, path, wait)
@@ -203,7 +206,9 @@ class Transport:
                 continue
             if response.status >= 500:
                 if idempotent and attempt <= self.options.max_retries:
-                    await self._backoff(attempt, f"HTTP {response.status}", method, path, self._retry_after(response))
+                    await self._backoff(
+                        attempt, f"HTTP {response.status}", method, path, self._retry_after(response) or 0.0
+                    )
                     continue
                 raise PanelUnavailable(
                     self._failure_text(f"answered HTTP {response.status}", idempotent), status=response.status
@@ -244,8 +249,9 @@ class Transport:
         )
 
     @staticmethod
-    def _retry_after(response: Response) -> float:
-        """Seconds to wait, from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset` (unix time)."""
+    def _retry_after(response: Response) -> float | None:
+        """Seconds to wait, from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset` (unix time); None
+        when the panel gave no hint."""
         value = response.headers.get("Retry-After")
         if value:
             try:
@@ -261,4 +267,4 @@ class Transport:
                 return max(0.0, float(reset) - time.time())
             except ValueError:
                 pass
-        return 1.0 if response.status == 429 else 0.0
+        return None

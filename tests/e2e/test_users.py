@@ -256,6 +256,19 @@ async def test_delete_confirmed_removes_the_account_and_its_link(desk: Desk) -> 
     assert (entry.action, entry.outcome, entry.target_discord_id) == ("user.delete", AuditOutcome.OK, MEMBER)
 
 
+async def test_delete_of_an_account_that_vanished_meanwhile_still_removes_its_link(desk: Desk) -> None:
+    user = desk.panel.add_user(username="leaving", email="leaving@example.com")
+    await desk.bot.links.link("main", MEMBER, str(user.id), method=LinkMethod.STAFF)
+    record, prompt = await confirm_prompt(desk, "leaving")
+    del desk.panel.users[user.id]  # another admin deletes it on the panel while the question is open
+    await desk.discord.press(prompt, "confirm", user=ADMIN)
+    done = await record.wait_for_message(lambda m: m.content.startswith("Already gone"))
+    assert done.content == f"Already gone from the panel: leaving (#{user.id}). Their link to <@{MEMBER}> was removed."
+    assert await desk.bot.links.get_for_member("main", MEMBER) is None
+    [entry] = await desk.bot.audit.recent()
+    assert (entry.action, entry.outcome, entry.details["already_gone"]) == ("user.delete", AuditOutcome.OK, True)
+
+
 async def test_delete_cancelled_or_pressed_by_someone_else(desk: Desk) -> None:
     user = desk.panel.add_user(username="staying", email="staying@example.com")
     record, prompt = await confirm_prompt(desk, "staying")
