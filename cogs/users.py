@@ -18,12 +18,13 @@ from panel_api import (
     UserHasServers,
     ValidationFailed,
 )
-from storage import LinkConflict, LinkMethod
+from storage import LinkMethod
 
 from .common.auditing import audited
 from .common.checks import Access, require
 from .common.embeds import FIELD_LABELS, show_value, user_embed, user_line
 from .common.errors import UserFacingError
+from .common.linking import create_link, unlink_deleted_account
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
 from .common.views import ConfirmView, PagerView
@@ -154,7 +155,7 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             else client.password_setup.format(email=safe(created.email))
         ]
         if member is not None:
-            notes.append(await self._link_created(interaction, panel_name, created, member))
+            notes.append(await self._link_created(interaction, panel_name, client, created, member))
         embed = await self._embed(panel_name, client, created, title=f"Created {safe(created.username, limit=200)}")
         await interaction.followup.send("\n".join(notes), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
@@ -257,7 +258,6 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
                     # through and its answer was lost. Either way the account no longer exists; finish the job.
                     change.details["already_gone"] = True
                 if link is not None:
-                    await self.bot.links.unlink_account(panel_name, account.id, reason="account deleted")
                     change.details["unlinked_member"] = link.discord_id
         except UserHasServers:
             count = f" ({account.servers_count})" if account.servers_count else ""
@@ -270,6 +270,8 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
                 view=None,
             )
             return
+        if link is not None:
+            await unlink_deleted_account(interaction, panel_name=panel_name, link=link)
         unlinked = f" Their link to <@{link.discord_id}> was removed." if link else ""
         done = "Deleted" if "already_gone" not in change.details else "Already gone from the panel:"
         await view.message.edit(
@@ -343,23 +345,25 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             )
 
     async def _link_created(
-        self, interaction: discord.Interaction[PanelDesk], panel_name: str, user: PanelUser, member: discord.Member
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        panel_name: str,
+        client: PanelClient,
+        user: PanelUser,
+        member: discord.Member,
     ) -> str:
         try:
-            async with audited(interaction, "link.create", panel=panel_name, target=user) as change:
-                change.target_discord_id = member.id
-                change.details["method"] = LinkMethod.CREATED.value
-                await self.bot.links.link(
-                    panel_name,
-                    member.id,
-                    user.id,
-                    method=LinkMethod.CREATED,
-                    panel_username=user.username,
-                    linked_by=interaction.user.id,
-                )
-        except LinkConflict:
-            return f"The account was created, but {member.mention} was linked to another account meanwhile."
-        return f"Linked to {member.mention}."
+            result = await create_link(
+                interaction,
+                panel_name=panel_name,
+                client=client,
+                member=member,
+                account=user,
+                method=LinkMethod.CREATED,
+            )
+        except UserFacingError as refused:
+            return f"The account was created, but not linked: {refused}"
+        return "\n".join([f"Linked to {member.mention}.", *result.notes])
 
 
 def refuse_invalid(problems: dict[str, list[str]]) -> None:

@@ -68,22 +68,30 @@ async def ensure_may_link(bot: PanelDesk, panel_name: str, member: discord.abc.U
 
 
 async def ensure_attempts_left(bot: PanelDesk, discord_id: int) -> None:
-    settings = bot.settings
-    window = timedelta(minutes=settings.link_attempt_window_minutes)
-    failures = await bot.proof_failures.since(discord_id, window)
-    if len(failures) >= settings.link_attempts:
-        retry_at = failures[-settings.link_attempts] + window
+    retry_at = await _next_attempt_at(bot, discord_id)
+    if retry_at is not None:
         raise UserFacingError(f"Too many failed attempts to prove an account. Try again {when(retry_at)}.")
 
 
+async def _next_attempt_at(bot: PanelDesk, discord_id: int) -> datetime | None:
+    """When a member out of attempts may try again; None while attempts are left."""
+    settings = bot.settings
+    window = timedelta(minutes=settings.link_attempt_window_minutes)
+    failures = await bot.proof_failures.since(discord_id, window)
+    if len(failures) < settings.link_attempts:
+        return None
+    return failures[-settings.link_attempts] + window
+
+
 async def proof_failed(bot: PanelDesk, discord_id: int, reason: str) -> str:
-    """Record a failed proof and say how many tries are left."""
+    """Record a failed proof and say how many tries are left, or when the next one is allowed."""
     await bot.proof_failures.record(discord_id, reason)
     settings = bot.settings
+    retry_at = await _next_attempt_at(bot, discord_id)
+    if retry_at is not None:
+        return f"No attempts left for now; you can try again {when(retry_at)}."
     used = len(await bot.proof_failures.since(discord_id, timedelta(minutes=settings.link_attempt_window_minutes)))
     left = max(0, settings.link_attempts - used)
-    if left == 0:
-        return "No attempts left for now; wait a few minutes before trying again."
     return f"{left} attempt{'s' if left != 1 else ''} left."
 
 
@@ -181,7 +189,18 @@ async def remove_link(
         change.details["method"] = link.method.value
         change.details["panel_user_id"] = link.panel_user_id
     await revoke_linked_role_if_unlinked(bot, interaction.guild, discord_id)
+    await clear_external_id(bot, panel_name, link)
     return link
+
+
+async def unlink_deleted_account(interaction: discord.Interaction[PanelDesk], *, panel_name: str, link: Link) -> None:
+    """The linked account was deleted: its link ends like any other (audited, role taken back)."""
+    bot = interaction.client
+    await bot.links.unlink_account(panel_name, link.panel_user_id, reason="account deleted")
+    change = Change("link.remove", panel_name, target_label=link.panel_username, target_discord_id=link.discord_id)
+    change.details.update(reason="account deleted", method=link.method.value, panel_user_id=link.panel_user_id)
+    await record(bot, interaction.user.id, change, AuditOutcome.OK)
+    await revoke_linked_role_if_unlinked(bot, interaction.guild, link.discord_id)
 
 
 async def unlink_departed_member(bot: PanelDesk, member: discord.Member) -> None:
@@ -191,6 +210,7 @@ async def unlink_departed_member(bot: PanelDesk, member: discord.Member) -> None
         change = Change("link.remove", link.panel, target_label=link.panel_username, target_discord_id=member.id)
         change.details.update(reason="left the server", method=link.method.value, panel_user_id=link.panel_user_id)
         await record(bot, None, change, AuditOutcome.OK)
+        await clear_external_id(bot, link.panel, link)
 
 
 async def grant_linked_role(bot: PanelDesk, guild: discord.Guild | None, discord_id: int) -> str | None:
@@ -218,16 +238,34 @@ async def revoke_linked_role_if_unlinked(bot: PanelDesk, guild: discord.Guild | 
 
 
 async def write_external_id(bot: PanelDesk, client: PanelClient, account: PanelUser, discord_id: int) -> str | None:
-    """LINK_WRITES_EXTERNAL_ID: record the member on the panel account, never overwriting an existing id."""
+    """LINK_WRITES_EXTERNAL_ID: record the member on the panel account, never overwriting an existing id (a billing
+    system may own it)."""
     if not bot.settings.link_writes_external_id or not client.supports(Capability.EXTERNAL_ID):
         return None
-    if account.external_id:
+    if account.external_id == str(discord_id):
         return None
+    if account.external_id:
+        return f"The account's external id is already `{safe(account.external_id)}`; it was left as it is."
     try:
         await client.update_user(account.id, UserChanges(external_id=str(discord_id)))
     except PanelError as exc:
         log.warning("could not write the external id of panel user %s: %s", account.id, exc.message)
+        return f"The member's Discord id could not be written to the account's external id: {exc.message}"
     return None
+
+
+async def clear_external_id(bot: PanelDesk, panel_name: str, link: Link) -> None:
+    """LINK_WRITES_EXTERNAL_ID: an unlinked account stops naming the member, or the external-id proof would link it
+    straight back (and, after the cooldown, to whoever the id names)."""
+    client = bot.panels.get(panel_name)
+    if not bot.settings.link_writes_external_id or client is None or not client.supports(Capability.EXTERNAL_ID):
+        return
+    try:
+        account = await client.get_user(link.panel_user_id)
+        if account.external_id == str(link.discord_id):
+            await client.update_user(account.id, UserChanges(external_id=None))
+    except PanelError as exc:
+        log.warning("could not clear the external id of panel user %s: %s", link.panel_user_id, exc.message)
 
 
 def linked_message(account: PanelUser, panel_name: str, method: LinkMethod, notes: list[str]) -> str:

@@ -252,8 +252,9 @@ async def test_delete_confirmed_removes_the_account_and_its_link(desk: Desk) -> 
     assert done.content == f"Deleted leaving (#{user.id}). Their link to <@{MEMBER}> was removed."
     assert user.id not in desk.panel.users
     assert await desk.bot.links.get_for_member("main", MEMBER) is None
-    [entry] = await desk.bot.audit.recent()
+    unlink, entry = await desk.bot.audit.recent()  # newest first
     assert (entry.action, entry.outcome, entry.target_discord_id) == ("user.delete", AuditOutcome.OK, MEMBER)
+    assert (unlink.action, unlink.actor_id, unlink.details["reason"]) == ("link.remove", ADMIN, "account deleted")
 
 
 async def test_delete_of_an_account_that_vanished_meanwhile_still_removes_its_link(desk: Desk) -> None:
@@ -265,7 +266,7 @@ async def test_delete_of_an_account_that_vanished_meanwhile_still_removes_its_li
     done = await record.wait_for_message(lambda m: m.content.startswith("Already gone"))
     assert done.content == f"Already gone from the panel: leaving (#{user.id}). Their link to <@{MEMBER}> was removed."
     assert await desk.bot.links.get_for_member("main", MEMBER) is None
-    [entry] = await desk.bot.audit.recent()
+    _, entry = await desk.bot.audit.recent()
     assert (entry.action, entry.outcome, entry.details["already_gone"]) == ("user.delete", AuditOutcome.OK, True)
 
 
