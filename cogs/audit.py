@@ -8,10 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from panel_api import NotFound
+
 from .common.auditing import describe
 from .common.checks import Access, require
 from .common.resolve import panel_autocomplete, panel_for, resolve_user, user_autocomplete
-from .common.text import NO_MENTIONS
+from .common.text import NO_MENTIONS, safe
 
 if TYPE_CHECKING:
     from bot import PanelDesk
@@ -42,18 +44,24 @@ class Audit(commands.GroupCog, group_name="audit", group_description="The record
         panel: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        target_user_id = None
+        target_user_id = gone = None
         panel_name = None
         if user:
             panel_name, client = panel_for(interaction, panel)
-            target_user_id = (await resolve_user(self.bot, panel_name, client, user)).id
+            try:
+                target_user_id = (await resolve_user(self.bot, panel_name, client, user)).id
+            except NotFound:
+                gone = user.strip()  # deleted since: its entries still carry the id and name it had
         entries = await self.bot.audit.recent(
             limit=RECENT_LIMIT,
             actor_id=member.id if member else None,
             target_user_id=target_user_id,
             panel=panel_name,
+            target_id_or_label=gone,
         )
         lines = [describe(entry) for entry in entries] or ["Nothing recorded yet."]
+        if gone is not None:
+            lines.insert(0, f"No account {safe(gone)} on the panel now; entries recorded under that id or name:")
         embed = discord.Embed(title="Recent staff changes", colour=discord.Colour.dark_grey())
         description = ""
         for line in lines:

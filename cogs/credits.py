@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -108,19 +109,21 @@ class Credits(commands.GroupCog, group_name="credits", group_description="Panel 
         amount = parse_amount(amount_text, maximum=self.bot.settings.max_credit_change, whole=False)
         await interaction.response.defer(ephemeral=True, thinking=True)
         account = await resolve_user(self.bot, panel_name, client, user)
-        action = "credits.add" if sign > 0 else "credits.remove"
-        async with audited(interaction, action, panel=panel_name, target=account) as change:
-            change.details.update(amount=str(amount), reason=reason, before=account.credits)
-            current = Decimal(str(account.credits or 0))
-            if sign < 0 and amount > current:
-                raise UserFacingError(
-                    f"**{safe(account.username)}** has {show_credits(str(current))} credits; removing "
-                    f"{show_credits(str(amount))} would take them below zero, which the bot does not do. "
-                    f"Remove at most {show_credits(str(current))}."
-                )
-            updated = await client.change_credits(account.id, float(sign * amount))
-            change.details["after"] = updated.credits
-        told = await self._tell_member(panel_name, updated, sign * amount, interaction.user.id, reason)
+        notices: Notifications | None = self.bot.get_cog("Notifications")  # type: ignore[assignment]
+        async with notices.staff_change(panel_name, account.id) if notices else contextlib.nullcontext():
+            action = "credits.add" if sign > 0 else "credits.remove"
+            async with audited(interaction, action, panel=panel_name, target=account) as change:
+                change.details.update(amount=str(amount), reason=reason, before=account.credits)
+                current = Decimal(str(account.credits or 0))
+                if sign < 0 and amount > current:
+                    raise UserFacingError(
+                        f"**{safe(account.username)}** has {show_credits(str(current))} credits, and "
+                        f"{client.display_name} does not let a balance go below zero. "
+                        f"Remove at most {show_credits(str(current))}."
+                    )
+                updated = await client.change_credits(account.id, float(sign * amount))
+                change.details["after"] = updated.credits
+            told = await self._tell_member(panel_name, updated, sign * amount, interaction.user.id, reason)
         verb = "Added" if sign > 0 else "Removed"
         lines = [
             f"{verb} {show_credits(str(amount))} credits {'to' if sign > 0 else 'from'} **{safe(updated.username)}**. "
@@ -194,16 +197,20 @@ class ServerLimits(
             current = account.server_limit or 0
             if sign < 0 and amount > current:
                 raise UserFacingError(
-                    f"**{safe(account.username)}** may have {current} servers; the limit cannot go below zero."
+                    f"**{safe(account.username)}** may have {current} servers, and {client.display_name} does not "
+                    f"let the limit go below zero. Remove at most {current}."
                 )
             updated = await client.change_server_limit(account.id, sign * amount)
             change.details["after"] = updated.server_limit
         owned = f" (owns {updated.servers_count})" if updated.servers_count is not None else ""
-        await interaction.followup.send(
-            f"**{safe(updated.username)}** may now have {updated.server_limit} servers{owned}.",
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        lines = [f"**{safe(updated.username)}** may now have {updated.server_limit} servers{owned}."]
+        owns, limit = updated.servers_count, updated.server_limit
+        if owns is not None and limit is not None and owns > limit:
+            lines.append(
+                "They own more servers than the new limit: those keep running, but no new server can be "
+                "created until they are under it."
+            )
+        await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 def balance_embed(account: PanelUser, client: PanelClient) -> discord.Embed:

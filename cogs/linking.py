@@ -465,6 +465,7 @@ class Linking(commands.Cog):
                 method=LinkMethod.STAFF_APPROVAL,
             )
         except UserFacingError as problem:
+            await self.bot.link_requests.approval_failed(request.id)
             await self._tell(request.discord_id, f"Your link request could not be completed: {problem}")
             return f"⚠️ Could not link: {problem} The request is closed."
         dm = await self._tell(

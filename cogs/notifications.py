@@ -11,6 +11,9 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -62,6 +65,11 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         # Where an interrupted sweep stopped, per panel: the next sweep resumes there instead of starting over.
         self.cursors: dict[str, int] = {}
         self.known: dict[str, Decimal] = {}
+        # Accounts whose credits staff are changing through the bot, and when each change last began: the watcher
+        # leaves such an account alone until it reads a balance taken after the change was recorded, so a staff
+        # top-up is told by the command (with its reason), in full, once.
+        self._staff_busy: Counter[tuple[str, str]] = Counter()
+        self._staff_began: dict[tuple[str, str], float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         super().__init__()
 
@@ -117,12 +125,33 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
             self.wakeup.set()
         return queued
 
+    @contextlib.asynccontextmanager
+    async def staff_change(self, panel_name: str, panel_user_id: str) -> AsyncIterator[None]:
+        """Around a staff change of an account's credits and its `observe`: the watcher keeps out meanwhile."""
+        key = (panel_name, panel_user_id)
+        self._staff_busy[key] += 1
+        self._staff_began[key] = time.monotonic()
+        try:
+            yield
+        finally:
+            self._staff_busy[key] -= 1
+            if not self._staff_busy[key]:
+                del self._staff_busy[key]
+
+    def _staff_touched(self, panel_name: str, panel_user_id: str, read_at: float) -> bool:
+        """True when a balance read at `read_at` may predate, or race, a staff change the command is telling."""
+        key = (panel_name, panel_user_id)
+        return key in self._staff_busy or self._staff_began.get(key, -math.inf) >= read_at
+
     # --- the watcher ---------------------------------------------------------------------------------------------
 
     async def _watch_forever(self) -> None:
         await self.bot.started.wait()
         while True:
-            await self.sweep_all()
+            try:
+                await self.sweep_all()
+            except Exception:  # sweep_all reports its own failures; this is the last guard of a forever task
+                log.exception("credit sweep failed; trying again next interval")
             await asyncio.sleep(self.bot.settings.credit_watch_interval_seconds)
 
     async def sweep_all(self) -> list[SweepReport]:
@@ -137,16 +166,17 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
     async def sweep(self, panel_name: str, client: PanelClient) -> SweepReport:
         """Compare every linked account's balance with the ledger, by whichever reading costs fewer requests."""
         report = SweepReport(panel_name)
-        links = {link.panel_user_id: link for link in await self.bot.links.all_for_panel(panel_name)}
-        report.linked = len(links)
-        if not links:
-            return report
-        # Most balances do not move between sweeps: compare with the ledger in memory, and write only changes.
-        self.known = {
-            user_id: balance.credits for user_id, balance in (await self.bot.notifications.balances(panel_name)).items()
-        }
         sent_before = client.transport.requests_sent
         try:
+            links = {link.panel_user_id: link for link in await self.bot.links.all_for_panel(panel_name)}
+            report.linked = len(links)
+            if not links:
+                return report
+            # Most balances do not move between sweeps: compare with the ledger in memory, and write only changes.
+            balances = await self.bot.notifications.balances(panel_name)
+            self.known = {user_id: balance.credits for user_id, balance in balances.items()}
+            horizon = time.monotonic() - 3600
+            self._staff_began = {key: at for key, at in self._staff_began.items() if at > horizon}
             if panel_name not in self.user_totals:
                 self.user_totals[panel_name] = (await client.list_users(per_page=1)).total
             pages = math.ceil(self.user_totals[panel_name] / client.iter_page_size)
@@ -170,10 +200,11 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         page = report.resumed_at = self.cursors.get(panel_name, 1) or 1
         while True:
             self.cursors[panel_name] = page
+            read_at = time.monotonic()
             result = await client.list_users(page=page, per_page=client.iter_page_size)
             self.user_totals[panel_name] = result.total
             for user in result.items:
-                if user.id in links and self._moved(user):
+                if user.id in links and self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                     report.notices += len(await self.observe(panel_name, links[user.id], user))
             if not result.items or page >= result.total_pages:
                 break
@@ -189,13 +220,14 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         for index in range(start, len(ordered)):
             self.cursors[panel_name] = index
             link = ordered[index]
+            read_at = time.monotonic()
             try:
                 user = await client.get_user(link.panel_user_id)
             except PanelError as exc:
                 if exc.status != 404:
                     raise
                 continue  # deleted on the panel; /account tells the member
-            if self._moved(user):
+            if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                 report.notices += len(await self.observe(panel_name, link, user))
         self.cursors[panel_name] = 0
 

@@ -287,7 +287,7 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         self,
         interaction: discord.Interaction[PanelDesk],
         user: str,
-        reason: app_commands.Range[str, 1, 500] | None = None,
+        reason: app_commands.Range[str, 1, 320] | None = None,  # CtrlPanel 1.2 keeps at most 320
         panel: str | None = None,
     ) -> None:
         await self._set_suspended(interaction, user, panel, suspend=True, reason=reason)
@@ -328,7 +328,10 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
                 updated = await client.unsuspend_user(account.id)
         verb = "Suspended" if suspend else "Lifted the suspension of"
         embed = await self._embed(panel_name, client, updated, title=f"{verb} {safe(updated.username, limit=200)}")
-        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        note = ""
+        if reason and not client.keeps_suspend_reason:
+            note = "The reason is kept in the bot's audit log; this panel has nowhere to record it."
+        await interaction.followup.send(note, embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _embed(
         self, panel_name: str, client: PanelClient, user: PanelUser, *, title: str | None = None

@@ -89,6 +89,11 @@ class PanelClient(ABC):
     def base_url(self) -> str:
         return self.transport.base_url
 
+    @property
+    def keeps_suspend_reason(self) -> bool:
+        """Whether `suspend_user(reason=...)` stores the reason on the panel (else only our audit log has it)."""
+        return False
+
     def _sign(self, method: str, url: str, body: bytes) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
 

@@ -316,6 +316,10 @@ class CtrlPanelClient(PanelClient):
             return  # an earlier attempt deleted it and its answer was lost
         self._expect(response, 200, 204)
 
+    @property
+    def keeps_suspend_reason(self) -> bool:
+        return self._era is not None and self._era.resources
+
     async def suspend_user(self, user_id: str, reason: str | None = None) -> PanelUser:
         """Suspends the user's servers too. 1.2.0 writes `reason` to its activity log; earlier versions have none."""
         current = await self.get_user(user_id)

@@ -124,10 +124,13 @@ class AuditLog:
         target_user_id: str | None = None,
         target_discord_id: int | None = None,
         panel: str | None = None,
+        target_id_or_label: str | None = None,
     ) -> list[AuditEntry]:
         """The latest entries matching every filter given, newest first.
 
         Newest means last written (highest id), not latest `at`: a clock that steps back must not reorder the log.
+        `target_id_or_label` finds an account that no longer exists on the panel by the id or name it was logged
+        under.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
@@ -138,10 +141,19 @@ class AuditLog:
             "panel": panel,
         }
         given = {column: value for column, value in filters.items() if value is not None}
-        where = " AND ".join(f"{column} = ?" for column in given) or "1"
-        rows = await self._db.fetch_all(
-            f"SELECT * FROM audit_log WHERE {where} ORDER BY id DESC LIMIT ?", (*given.values(), limit)
-        )
+        clauses = [f"{column} = ?" for column in given]
+        params: list[object] = list(given.values())
+        if target_id_or_label is not None:
+            # Labels read "username <email>": match the id, the whole label, or either half of it.
+            like = target_id_or_label.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(
+                "(target_user_id = ? OR target_label = ? OR target_label LIKE ? ESCAPE '\\' "
+                "OR target_label LIKE ? ESCAPE '\\')"
+            )
+            params += [target_id_or_label, target_id_or_label, f"{like} <%", f"%<{like}>"]
+        where = " AND ".join(clauses) or "1"
+        sql = f"SELECT * FROM audit_log WHERE {where} ORDER BY id DESC LIMIT ?"
+        rows = await self._db.fetch_all(sql, (*params, limit))
         return [_entry(row) for row in rows]
 
 

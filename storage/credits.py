@@ -57,8 +57,9 @@ class CreditLedger:
 
         `staff` describes the change the bot itself just made, so its notice carries the reason and author. Any
         rise the ledger had not yet accounted for beyond it (a payment the watcher has not polled yet) gets a
-        notice of its own. `notify=False` (the member turned notices off) still moves the balance. `announce`
-        also queues each top-up for the staff channel, whether or not the member hears of it.
+        notice of its own; a fall (servers billed since the last poll) does not shrink the staff amount.
+        `notify=False` (the member turned notices off) still moves the balance. `announce` also queues each
+        top-up for the staff channel, whether or not the member hears of it.
         """
         queued: list[OutboxItem] = []
         async with self._db.transaction() as transaction:
@@ -75,12 +76,12 @@ class CreditLedger:
                 known, warned = Decimal(row["credits"]), bool(row["low_warned"])
             rises: list[tuple[Decimal, StaffChange | None]] = []
             if staff is not None and staff.delta > 0:
+                # The staff change is told in full: the watcher does not observe an account while a staff change
+                # on it is under way (cogs/notifications.py), so a stored balance above `before` is spending.
                 before = balance - staff.delta
                 if known is not None and before > known:
                     rises.append((before - known, None))  # a rise nobody told the member about yet
-                already = max(Decimal(0), known - before) if known is not None else Decimal(0)
-                if staff.delta > already:
-                    rises.append((staff.delta - already, staff))
+                rises.append((staff.delta, staff))
             elif known is not None and balance > known:
                 rises.append((balance - known, None))
             for number, (amount, change) in enumerate(rises):

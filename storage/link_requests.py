@@ -79,6 +79,13 @@ class LinkRequests:
         )
         return await self.get(request_id) if changes.rowcount == 1 else None
 
+    async def approval_failed(self, request_id: int) -> None:
+        """An approval whose link could not be made (the member linked elsewhere meanwhile, ...) ends as not
+        approved: the request's record must not claim a link that does not exist."""
+        await self._db.execute(
+            "UPDATE link_requests SET status = 'denied' WHERE id = ? AND status = 'approved'", (request_id,)
+        )
+
 
 class ProofFailures:
     """Failed proofs of ownership per member, for the attempts-per-window limit."""

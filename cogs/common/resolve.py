@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from panel_api import NotFound, PanelClient, PanelError, PanelUser
+from panel_api import Capability, NotFound, PanelClient, PanelError, PanelUser
 
 from .errors import UserFacingError
 
@@ -22,10 +22,10 @@ log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^<@!?(\d{15,20})>$")
 # Discord ids are 17-20 digits; no panel numbers its users that high, so a bare snowflake means a member.
 _SNOWFLAKE = re.compile(r"^\d{17,20}$")
-AUTOCOMPLETE_BUDGET = 2.0
+AUTOCOMPLETE_BUDGET = 2.0  # seconds; Discord drops autocomplete answers after 3
 # Option descriptions shared by every command that takes a panel account or a panel.
 USER_HELP = "An id, email, username or external id, or a linked @member"
-PANEL_HELP = "Which panel (the default one when left out)"  # seconds; Discord drops autocomplete answers after 3
+PANEL_HELP = "Which panel (the default one when left out)"
 
 
 def panel_for(interaction: discord.Interaction[PanelDesk], panel: str | None) -> tuple[str, PanelClient]:
@@ -42,9 +42,13 @@ async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, ref
     if member:
         discord_id = int(member.group(1) if member.re is _MENTION else member.group(0))
         link = await bot.links.get_for_member(panel_name, discord_id)
-        if link is None:
+        if link is not None:
+            return await client.get_user(link.panel_user_id)
+        # Not linked, but an account's external id may name the member (set by the panel's admins or billing).
+        found = await client.find_user(str(discord_id)) if client.supports(Capability.EXTERNAL_ID) else None
+        if found is None:
             raise UserFacingError(f"<@{discord_id}> has no linked account on the {panel_name} panel.")
-        return await client.get_user(link.panel_user_id)
+        return found
     if text.isdigit():
         try:
             return await client.get_user(text)

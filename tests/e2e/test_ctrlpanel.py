@@ -95,6 +95,28 @@ async def test_staff_top_up_sends_exactly_one_dm_with_the_figures(desk: Desk) ->
     assert (entry.action, entry.outcome, entry.details["amount"]) == ("credits.add", AuditOutcome.OK, "50")
 
 
+async def test_a_staff_top_up_after_unpolled_billing_is_told_in_full(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=100)
+    desk.panel.set_credits(user.id, 70)  # servers billed on the panel since the last sweep
+    await desk.reply("credits add", user=str(user.id), amount="50")
+    [dm] = await dms_after(desk, MEMBER, 1)
+    fields = {f["name"]: f["value"] for f in dm.embeds[0]["fields"]}
+    assert dm.embeds[0]["title"] == "+50 credits" and fields["New balance"] == "120"
+
+
+async def test_the_watcher_keeps_out_of_an_account_staff_are_changing(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=100)
+    cog = notifications(desk)
+    async with cog.staff_change("main", str(user.id)):
+        desk.panel.set_credits(user.id, 150)  # the staff change has landed; the command has not told it yet
+        [during] = await cog.sweep_all()
+        assert during.notices == 0  # the command tells it, with its reason
+    [after] = await cog.sweep_all()  # nobody told it (the command died): the watcher does, once
+    assert after.notices == 1
+    [dm] = await dms_after(desk, MEMBER, 1)
+    assert dm.embeds[0]["title"] == "+50 credits"
+
+
 async def test_a_top_up_on_the_panel_is_told_after_a_sweep(desk: Desk) -> None:
     user = await linked_customer(desk, credits=100)
     desk.panel.set_credits(user.id, 130.5)  # a payment on the website
@@ -172,7 +194,8 @@ async def test_low_credit_warning_once_per_crossing(desk: Desk) -> None:
 async def test_remove_credits_never_below_zero_and_show(desk: Desk) -> None:
     user = desk.panel.add_user(name="spender", email="s@example.com", credits=12.5)
     refused = await desk.reply("credits remove", user="s@example.com", amount="20")
-    assert "would take them below zero" in refused.content and "Remove at most 12.5" in refused.content
+    assert "CtrlPanel does not let a balance go below zero" in refused.content
+    assert "Remove at most 12.5" in refused.content
     assert desk.panel.users[user.id].credits == 12.5
     done = await desk.reply("credits remove", user="s@example.com", amount="2.5", reason="refund reversal")
     assert "Removed 2.5 credits from **spender**. Balance: 10." in done.content
@@ -189,8 +212,12 @@ async def test_server_limit_changes(desk: Desk) -> None:
     added = await desk.reply("server-limit add", user="b@example.com", amount=3)
     assert "may now have 5 servers" in added.content
     refused = await desk.reply("server-limit remove", user="b@example.com", amount=9)
-    assert "cannot go below zero" in refused.content
+    assert "does not let the limit go below zero. Remove at most 5." in refused.content
     assert desk.panel.users[user.id].server_limit == 5
+    desk.panel.add_server(user.id)
+    desk.panel.add_server(user.id)
+    lowered = await desk.reply("server-limit remove", user="b@example.com", amount=4)
+    assert "may now have 1 servers (owns 2)" in lowered.content and "no new server can be created" in lowered.content
 
 
 async def test_user_info_and_account_show_credits(desk: Desk) -> None:
@@ -213,6 +240,25 @@ async def test_suspend_and_unsuspend_with_a_reason(desk: Desk) -> None:
     lifted = await desk.reply("user unsuspend", user="n@example.com")
     assert lifted.embeds[0]["title"].startswith("Lifted the suspension")
     assert not desk.panel.users[user.id].suspended
+    [suspend] = [r for r in desk.panel.requests if r.path.endswith("/suspend") and r.status == 200]
+    assert suspend.json == {"reason": "chargeback"} and suspended.content == ""  # 1.2 keeps the reason
+    rows = [(e.action, e.outcome, e.details.get("reason")) for e in reversed(await desk.bot.audit.recent())]
+    assert rows == [
+        ("user.suspend", AuditOutcome.OK, "chargeback"),
+        ("user.suspend", AuditOutcome.REFUSED, None),
+        ("user.unsuspend", AuditOutcome.OK, None),
+    ]
+
+
+async def test_a_suspend_reason_on_a_panel_that_cannot_keep_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with CtrlPanelSimulator(version="0.9") as sim:
+        async for desk in open_desk(tmp_path, sim):
+            sim.add_user(name="naughty", email="n@example.com")
+            suspended = await desk.reply("user suspend", user="n@example.com", reason="chargeback")
+            assert "kept in the bot's audit log; this panel has nowhere to record it" in suspended.content
+            [entry] = await desk.bot.audit.recent()
+            assert entry.details["reason"] == "chargeback"
 
 
 async def test_delete_warns_that_servers_go_too(desk: Desk) -> None:

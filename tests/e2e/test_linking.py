@@ -302,3 +302,36 @@ async def test_link_admin_set_show_remove(desk: Desk) -> None:
     assert "has no link on the main panel" in nothing.content
     refused = await desk.reply("link-admin show", by=STAFF, member=MEMBER)
     assert "You need an admin role" in refused.content
+
+
+async def test_an_approval_that_cannot_link_closes_the_request(desk: Desk) -> None:
+    desk.panel.add_user(username="asker", email="asker@example.com")
+    desk.panel.add_user(username="other", email="other@example.com")
+    await ask_staff(desk, MEMBER, "asker@example.com")
+    request = await staff_request(desk)
+    request_id = int(next(c for c in request.custom_ids() if c.startswith("linkreq:approve:")).rsplit(":", 1)[1])
+    await desk.reply("link-admin set", member=MEMBER, user="other")  # meanwhile, staff link them elsewhere
+    await press_request(desk, request, "approve", ADMIN)
+    decided = desk.discord.message(request.id)
+    assert decided.content.startswith("⚠️ Could not link:") and "The request is closed." in decided.content
+    assert (await desk.bot.link_requests.get(request_id)).status == "denied"  # not "approved" without a link
+    assert (await desk.bot.links.get_for_member("main", MEMBER)).panel_username == "other"
+    assert "could not be completed" in desk.discord.dms(MEMBER)[-1].content
+
+
+async def test_staff_links_write_the_external_id_and_removal_clears_it(desk_with: DeskFactory) -> None:
+    desk = await desk_with(link_writes_external_id=True)
+    account = desk.panel.add_user(username="staffmade", email="sm@example.com")
+    made = await desk.reply("link-admin set", member=MEMBER, user="staffmade")
+    assert desk.panel.users[account.id].external_id == str(MEMBER)
+    assert f"now has the <@&{LINKED_ROLE}> role" in made.content
+    assert desk.discord.role_changes[-1][:4] == (GUILD, MEMBER, LINKED_ROLE, True)
+    await desk.reply("link-admin remove", member=MEMBER)
+    assert desk.panel.users[account.id].external_id is None
+    assert desk.discord.role_changes[-1][:4] == (GUILD, MEMBER, LINKED_ROLE, False)
+    # Nothing on the panel names the member any more: /link asks for a proof instead of relinking at once.
+    assert (await choose_proof(desk, MEMBER)).buttons()
+    billed = desk.panel.add_user(username="billed", email="billed@example.com", external_id="WHMCS-42")
+    kept = await desk.reply("link-admin set", member=OTHER_MEMBER, user="billed")
+    assert "external id is already `WHMCS-42`; it was left as it is" in kept.content
+    assert desk.panel.users[billed.id].external_id == "WHMCS-42"

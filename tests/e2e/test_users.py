@@ -357,3 +357,23 @@ async def test_changes_are_posted_to_the_audit_channel_and_listed(desk: Desk) ->
     assert len(about_user.embeds[0]["description"].splitlines()) == 2
     about_other = await desk.reply("audit recent", user="untouched")
     assert about_other.embeds[0]["description"].strip() == "Nothing recorded yet."
+
+
+async def test_the_audit_of_a_deleted_account_can_still_be_read(desk: Desk) -> None:
+    user = desk.panel.add_user(username="gone", email="gone@example.com")
+    record, prompt = await confirm_prompt(desk, "gone")
+    await desk.discord.press(prompt, "confirm", user=ADMIN)
+    await record.wait_for_message(lambda m: m.content.startswith("Deleted"))
+    for reference in ("gone", "gone@example.com", str(user.id)):
+        about = await desk.reply("audit recent", user=reference)
+        lines = about.embeds[0]["description"].splitlines()
+        assert lines[0] == f"No account {reference} on the panel now; entries recorded under that id or name:"
+        assert len(lines) == 2 and "`user.delete`" in lines[1]
+
+
+async def test_a_member_id_finds_the_account_whose_external_id_names_them(desk: Desk) -> None:
+    desk.panel.add_user(username="billed", email="billed@example.com", external_id=str(MEMBER))
+    info = await desk.reply("user info", by=STAFF, user=str(MEMBER))
+    assert info.embeds[0]["title"].startswith("billed")
+    nobody = await desk.reply("user info", by=STAFF, user=f"<@{OTHER_MEMBER}>")
+    assert nobody.content == f"<@{OTHER_MEMBER}> has no linked account on the main panel."
