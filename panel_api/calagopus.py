@@ -56,6 +56,11 @@ _USERNAME = re.compile(r"[A-Za-z0-9_]{3,15}")
 _FIELD_MESSAGE = re.compile(r"([a-z_][a-z0-9_]*(?:\[\d+\])?): (.+)", re.S)
 _OUR_FIELD_NAMES = {"name_first": "first_name", "name_last": "last_name", "role_uuid": "role"}
 _MISSING_PERMISSION = re.compile(r"you do not have permission to perform this action: (\S+)")
+# What asking for the suspension state an account already has is refused with (CtrlPanel's sentences).
+_STATE_CONFLICTS = {
+    True: "This account is already suspended.",
+    False: "This account is not suspended, so there is no suspension to lift.",
+}
 
 _UNAUTHORIZED = {
     "invalid authorization header": (
@@ -371,10 +376,19 @@ class CalagopusClient(PanelClient):
 
     async def suspend_user(self, user_id: str, reason: str | None = None) -> PanelUser:
         """Calagopus keeps no reason; a suspended member cannot log in or use their keys."""
-        return await self._patch(self._user_path(user_id), {"suspended": True})
+        return await self._set_suspended(user_id, suspended=True)
 
     async def unsuspend_user(self, user_id: str) -> PanelUser:
-        return await self._patch(self._user_path(user_id), {"suspended": False})
+        return await self._set_suspended(user_id, suspended=False)
+
+    async def _set_suspended(self, user_id: str, *, suspended: bool) -> PanelUser:
+        """The panel sets the flag whatever it was. Asking for the state the account is already in is refused here,
+        as CtrlPanel refuses it, so staff are not told (nor the audit log) that they suspended someone who was."""
+        path = self._user_path(user_id)
+        current = await self.get_user(user_id)
+        if current.suspended is suspended:
+            raise Conflict(_STATE_CONFLICTS[suspended], status=None)
+        return await self._patch(path, {"suspended": suspended})
 
     async def _patch(self, path: str, body: dict[str, Any]) -> PanelUser:
         """PATCH answers `{}`, so the new state is read back."""

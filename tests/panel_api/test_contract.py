@@ -2,7 +2,8 @@
 
 Every operation a client declares works; every refusal maps to the same error class; every operation it lacks
 raises NotSupported with a sentence naming the panel. The per-panel test files cover each panel's quirks; this
-file is what makes the clients interchangeable behind `PanelClient`.
+file is what makes the clients interchangeable behind `PanelClient`. CtrlPanel runs at each version the simulator
+plays, since its answers change shape from one to the next.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from panel_api import (
     PanelClient,
     UserChanges,
     UserHasServers,
+    ValidationFailed,
     create_client,
 )
 from tests.conftest import FAST
@@ -38,6 +40,13 @@ class Panel:
     simulator: Callable[[], Any]
     # Adds a user the way the panel's own admin would; returns the simulator's user.
     add_user: Callable[..., Any]
+    # Ties a Discord account to the simulator's user as the panel's own Discord login does (DISCORD_ACCOUNT only).
+    link_discord: Callable[[Any, Any, int], Any] | None = None
+    version: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}-{self.version}" if self.version else self.kind
 
 
 def _named(sim: Any, username: str, email: str, external_id: str | None = None) -> Any:
@@ -45,12 +54,20 @@ def _named(sim: Any, username: str, email: str, external_id: str | None = None) 
     return sim.add_user(username=username, email=email, **extra)
 
 
+def _ctrlpanel(version: str) -> Panel:
+    return Panel(
+        "ctrlpanel",
+        lambda: CtrlPanelSimulator(version=version, rate_limit=100_000),
+        lambda s, u, e, x=None: s.add_user(name=u, email=e),
+        link_discord=lambda s, user, snowflake: s.link_discord(user.id, snowflake, user.name),
+        version=version,
+    )
+
+
 PANELS = [
     Panel("pterodactyl", lambda: PterodactylSimulator(), _named),
     Panel("pelican", lambda: PterodactylSimulator(flavor="pelican"), _named),
-    Panel(
-        "ctrlpanel", lambda: CtrlPanelSimulator(rate_limit=100_000), lambda s, u, e, x=None: s.add_user(name=u, email=e)
-    ),
+    *(_ctrlpanel(version) for version in ("0.9", "1.0", "1.1", "1.2")),
     Panel("convoy", lambda: ConvoySimulator(), lambda s, u, e, x=None: s.add_user(username=u, email=e)),
     Panel("calagopus", lambda: CalagopusSimulator(), _named),
     Panel("pterodactyl-legacy", lambda: LegacyPterodactylSimulator(), lambda s, u, e, x=None: s.add_user(email=e)),
@@ -67,7 +84,7 @@ class Subject:
         return self.panel.add_user(self.sim, username, email, external_id)
 
 
-@pytest.fixture(params=PANELS, ids=lambda panel: panel.kind)
+@pytest.fixture(params=PANELS, ids=lambda panel: panel.label)
 async def subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
     panel: Panel = request.param
     async with panel.simulator() as sim:
@@ -182,6 +199,118 @@ async def test_what_a_panel_has_works(subject: Subject) -> None:
         rich = subject.add_user("rich", "rich@example.com")
         before = (await client.get_user(str(rich.id))).credits
         assert (await client.change_credits(str(rich.id), 5)).credits == before + 5
+
+
+async def test_server_limit_goes_up_and_down_but_not_below_zero(subject: Subject) -> None:
+    client = subject.client
+    if not client.supports(Capability.SERVER_LIMIT):
+        pytest.skip(f"{client.display_name} has no server limits (NotSupported: test_what_a_panel_lacks_says_so)")
+    uid = str(subject.add_user("limits", "limits@example.com").id)
+    before = (await client.get_user(uid)).server_limit
+    assert before is not None
+    assert (await client.change_server_limit(uid, 3)).server_limit == before + 3
+    assert (await client.change_server_limit(uid, -2)).server_limit == before + 1
+    assert (await client.get_user(uid)).server_limit == before + 1
+    with pytest.raises(ValidationFailed) as refused:
+        await client.change_server_limit(uid, -(before + 2))
+    assert type(refused.value) is ValidationFailed and list(refused.value.fields) == ["server_limit"]
+    assert refused.value.fields["server_limit"][0]
+    assert (await client.get_user(uid)).server_limit == before + 1
+
+
+async def test_credits_are_never_taken_below_zero(subject: Subject) -> None:
+    # CtrlPanel, the one panel with credits, refuses a decrement past zero in every version (reference A.3.5:
+    # 422 `errors.credits`); on 1.1, whose increments are unreliable, the client checks the balance itself.
+    client = subject.client
+    if not client.supports(Capability.CREDITS):
+        pytest.skip(f"{client.display_name} holds no credits (NotSupported: test_what_a_panel_lacks_says_so)")
+    uid = str(subject.add_user("spender", "spender@example.com").id)
+    start = (await client.get_user(uid)).credits
+    assert start == 0
+    assert (await client.change_credits(uid, 5)).credits == 5
+    with pytest.raises(ValidationFailed) as refused:
+        await client.change_credits(uid, -7.5)
+    assert type(refused.value) is ValidationFailed and list(refused.value.fields) == ["credits"]
+    assert refused.value.fields["credits"][0]
+    assert (await client.get_user(uid)).credits == 5
+    assert (await client.change_credits(uid, -5)).credits == 0  # down to zero exactly is allowed
+
+
+async def test_find_by_discord_id(subject: Subject) -> None:
+    client = subject.client
+    snowflake = 123456789012345678
+    if not client.supports(Capability.DISCORD_ACCOUNT):
+        with pytest.raises(NotSupported) as refused:
+            await client.find_by_discord_id(snowflake)
+        assert refused.value.message == f"{client.display_name} panels cannot record which Discord account a user has."
+        return
+    assert subject.panel.link_discord is not None
+    subject.add_user("unlinked", "unlinked@example.com")
+    linked = subject.add_user("linked", "linked@example.com")
+    subject.panel.link_discord(subject.sim, linked, snowflake)
+    found = await client.find_by_discord_id(snowflake)
+    assert found is not None
+    assert (found.id, found.email, found.discord_id) == (str(linked.id), "linked@example.com", snowflake)
+    assert await client.find_by_discord_id(snowflake + 1) is None
+
+
+async def test_invalid_input_is_a_validation_refusal_with_field_messages(subject: Subject) -> None:
+    client = subject.client
+    added = subject.add_user("valid", "valid@example.com")  # CtrlPanel 1.2 gives new accounts this user's role
+    before = len(subject.sim.users)
+    with pytest.raises(ValidationFailed) as on_create:
+        await client.create_user(new_user(subject, "invalid").model_copy(update={"email": "not-an-email"}))
+    assert type(on_create.value) is ValidationFailed  # not a Conflict: nothing is taken
+    assert "email" in on_create.value.fields
+    assert all("email" in message.lower() for message in on_create.value.fields["email"])
+    assert len(subject.sim.users) == before
+
+    with pytest.raises(ValidationFailed) as on_update:
+        await client.update_user(str(added.id), UserChanges(email="still-not-an-email"))
+    assert type(on_update.value) is ValidationFailed
+    assert "email" in on_update.value.fields
+    assert all("email" in message.lower() for message in on_update.value.fields["email"])
+    assert (await client.get_user(str(added.id))).email == "valid@example.com"
+
+
+async def test_suspending_twice_and_lifting_no_suspension_are_conflicts(subject: Subject) -> None:
+    client = subject.client
+    if not client.supports(Capability.SUSPENSION):
+        pytest.skip(f"{client.display_name} has no suspension (NotSupported: test_what_a_panel_lacks_says_so)")
+    uid = str(subject.add_user("twice", "twice@example.com").id)
+    with pytest.raises(Conflict, match="not suspended") as lifting_nothing:
+        await client.unsuspend_user(uid)
+    assert lifting_nothing.value.message == "This account is not suspended, so there is no suspension to lift."
+    assert (await client.suspend_user(uid)).suspended is True
+    with pytest.raises(Conflict) as again:
+        await client.suspend_user(uid)
+    assert again.value.message == "This account is already suspended."
+    assert (await client.get_user(uid)).suspended is True
+    assert (await client.unsuspend_user(uid)).suspended is False
+    with pytest.raises(Conflict, match="not suspended"):
+        await client.unsuspend_user(uid)
+    assert (await client.get_user(uid)).suspended is False
+
+
+async def test_clearing_the_external_id(subject: Subject) -> None:
+    client = subject.client
+    added = subject.add_user("cleared", "cleared@example.com", external_id="clear-me")
+    uid = str(added.id)
+    if not client.supports(Capability.EXTERNAL_ID):
+        with pytest.raises(NotSupported) as refused:
+            await client.update_user(uid, UserChanges(external_id=None))
+        assert refused.value.message.startswith(f"{client.display_name} panels cannot store")
+        assert refused.value.message.endswith("external id.") or refused.value.message.endswith("external ids.")
+        return
+    assert (await client.get_user(uid)).external_id == "clear-me"
+    cleared = await client.update_user(uid, UserChanges(external_id=None))
+    assert (cleared.id, cleared.external_id, cleared.email) == (uid, None, "cleared@example.com")
+    assert (await client.get_user(uid)).external_id is None
+    assert await client.get_user_by_external_id("clear-me") is None
+    # Leaving the field out leaves it alone.
+    await client.update_user(uid, UserChanges(external_id="again"))
+    kept = await client.update_user(uid, UserChanges(email="kept@example.com"))
+    assert (kept.external_id, kept.email) == ("again", "kept@example.com")
 
 
 def _wrong_key(subject: Subject) -> str:
