@@ -14,13 +14,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from cogs.common.errors import PanelDeskTree
 from cogs.common.text import NO_MENTIONS
-from discord_endpoints import point_discord_at
+from discord_endpoints import DISCORD_API_BASE, point_discord_at
 from panel_api import PanelRegistry, create_client
 from settings import Settings, SettingsProblem, load_settings
 from storage import (
@@ -203,9 +204,23 @@ async def run_check(settings: Settings) -> int:
     return 0 if ok else 1
 
 
+class DiscordUnreachable(Exception):
+    """Discord's API could not be reached at start-up; `str()` is the line printed to the operator."""
+
+
 async def run_bot(settings: Settings) -> None:
     async with await create_bot(settings) as bot:
-        await bot.start(settings.discord_token.get_secret_value())
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        except (aiohttp.ClientError, OSError) as exc:
+            # Only logging in (and the command sync in `setup_hook`) lets these out: once connected, discord.py
+            # retries a lost gateway with backoff itself, as it should through a Discord outage.
+            proxied = bool(settings.discord_api_base)
+            where = f"{settings.discord_api_base} (DISCORD_API_BASE)" if proxied else DISCORD_API_BASE
+            raise DiscordUnreachable(
+                f"Could not reach Discord's API at {where}: {str(exc) or type(exc).__name__}. Check the network"
+                " connection, DNS and firewall" + (", or DISCORD_API_BASE." if proxied else ".")
+            ) from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageError as exc:
         print(f"The database could not be opened: {exc}. Check DATABASE_PATH.", file=sys.stderr)
         return 2
+    except DiscordUnreachable as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0

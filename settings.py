@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yarl
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
@@ -42,6 +43,13 @@ HINTS: dict[str, str] = {
     "linked_role_id": "the id of a role below the bot's own highest role, or leave it empty",
     "on_member_leave": "keep or unlink",
     "link_writes_external_id": "true or false",
+    "discord_api_base": (
+        "a proxy's Discord API address with the version, e.g. https://discord-proxy.internal/api/v10, "
+        "or leave it empty to talk to Discord itself"
+    ),
+    "discord_gateway_url": (
+        "a proxy's gateway address, e.g. wss://discord-proxy.internal/gateway, or leave it empty to use Discord's"
+    ),
 }
 
 
@@ -72,6 +80,30 @@ def _panel_url(value: str) -> str:
     if value.endswith("/api") or "/api/" in value:
         raise ValueError("must be the panel's base address, without /api")
     return value
+
+
+def _endpoint_url(value: str, schemes: tuple[str, ...]) -> str:
+    """An absolute URL with one of `schemes`, or "" (Discord's own endpoint). discord.py would otherwise fail at
+    the first request with an aiohttp traceback that names neither the setting nor the fix."""
+    value = value.strip()
+    if not value:
+        return value
+    expected = " or ".join(f"{scheme}://" for scheme in schemes)
+    try:
+        url = yarl.URL(value)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if url.scheme not in schemes or not url.host or any(c.isspace() for c in url.host):
+        raise ValueError(f"must start with {expected} followed by a host name")
+    return value
+
+
+def _discord_api_base(value: str) -> str:
+    return _endpoint_url(value, ("http", "https"))
+
+
+def _discord_gateway_url(value: str) -> str:
+    return _endpoint_url(value, ("ws", "wss"))
 
 
 def check_key_shape(kind: PanelKind, key: SecretStr) -> None:
@@ -192,6 +224,8 @@ class Settings(BaseSettings):
 
     _secrets = field_validator("discord_token", "panel_api_key")(_non_empty_secret)
     _url = field_validator("panel_url")(_panel_url)
+    _api_base = field_validator("discord_api_base")(_discord_api_base)
+    _gateway = field_validator("discord_gateway_url")(_discord_gateway_url)
 
     @model_validator(mode="after")
     def _panels_consistent(self) -> Settings:

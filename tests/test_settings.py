@@ -141,3 +141,26 @@ def test_panel_options_are_checked_against_the_panel_kind(clean_env: pytest.Monk
     base_env(clean_env, PANEL_KIND="pterodactyl", PANEL_OPTIONS='{"version": "1.1"}')
     with pytest.raises(SettingsProblem, match="unknown option"):
         load_settings()
+
+
+def test_discord_endpoints_must_be_urls_of_the_right_kind(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(clean_env, DISCORD_API_BASE="notaurl", DISCORD_GATEWAY_URL="https://discord-proxy.internal/gateway")
+    with pytest.raises(SettingsProblem) as problem:
+        load_settings()
+    text = str(problem.value)
+    assert "DISCORD_API_BASE must start with http:// or https://" in text
+    assert "DISCORD_GATEWAY_URL must start with ws:// or wss://" in text
+    assert "or leave it empty" in text
+    base_env(clean_env, DISCORD_API_BASE="http://127.0.0.1:99999/api/v10", DISCORD_GATEWAY_URL="")
+    with pytest.raises(SettingsProblem, match="DISCORD_API_BASE is not a valid URL"):
+        load_settings()
+    base_env(clean_env, DISCORD_API_BASE=" http://127.0.0.1:8080/api/v10 ", DISCORD_GATEWAY_URL="wss://gw.internal/")
+    settings = load_settings()
+    assert settings.discord_api_base == "http://127.0.0.1:8080/api/v10"
+    assert settings.discord_gateway_url == "wss://gw.internal/"
+
+
+def test_discord_endpoints_default_to_discord_itself(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(clean_env)
+    settings = load_settings()
+    assert settings.discord_api_base == "" and settings.discord_gateway_url == ""
