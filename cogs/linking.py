@@ -69,6 +69,10 @@ class ProofChoice(InvokerView):
         await interaction.response.send_modal(EmailModal(self.cog, self.panel_name, self.client))
 
 
+# A modal nobody submits is forgotten after this long (Discord gives no sign that it was dismissed).
+MODAL_TIMEOUT = 15 * 60
+
+
 class ProofModal(discord.ui.Modal):
     """Shared error handling: a failed submission answers privately, like a failed command."""
 
@@ -89,7 +93,7 @@ class KeyModal(ProofModal, title="Link with a client API key"):
     )
 
     def __init__(self, cog: Linking, panel_name: str, client: PanelClient) -> None:
-        super().__init__(custom_id="link:key-modal")
+        super().__init__(custom_id="link:key-modal", timeout=MODAL_TIMEOUT)
         self.cog = cog
         self.panel_name = panel_name
         self.client = client
@@ -114,7 +118,7 @@ class EmailModal(ProofModal, title="Ask staff to link your account"):
     )
 
     def __init__(self, cog: Linking, panel_name: str, client: PanelClient) -> None:
-        super().__init__(custom_id="link:email-modal")
+        super().__init__(custom_id="link:email-modal", timeout=MODAL_TIMEOUT)
         self.cog = cog
         self.panel_name = panel_name
         self.client = client
@@ -190,8 +194,11 @@ class Linking(commands.Cog):
 
     @commands.Cog.listener()
     async def on_member_remove(self, member: discord.Member) -> None:
-        if self.bot.settings.on_member_leave == "unlink":
-            await unlink_departed_member(self.bot, member)
+        if self.bot.settings.on_member_leave != "unlink":
+            return
+        if any(guild.get_member(member.id) for guild in self.bot.guilds if guild.id != member.guild.id):
+            return  # still in another of the company's servers
+        await unlink_departed_member(self.bot, member)
 
     # --- members ---------------------------------------------------------------------------------------------
 

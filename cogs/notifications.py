@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLOSED_DMS = 50007  # Discord: "Cannot send messages to this user"
-MAX_ATTEMPTS = 8
+# A notice that fails is tried again after 30 s, 1 min, 2 min, ... at most an hour apart: twelve tries span about
+# five and a half hours, so an outage on Discord's side loses nothing, and a member nobody can reach is given up on.
+MAX_ATTEMPTS = 12
 
 
 @dataclass
@@ -56,14 +58,17 @@ class SweepReport:
 class Notifications(commands.GroupCog, group_name="notifications", group_description="Messages from the bot"):
     # Seconds between retries of notices that could not be delivered yet.
     retry_interval = 30.0
+    retry_first = 30.0  # seconds before the second try of a failed notice; doubling up to `retry_longest`
+    retry_longest = 3600.0
 
     def __init__(self, bot: PanelDesk) -> None:
         self.bot = bot
         self.wakeup = asyncio.Event()
         self.sweep_lock = asyncio.Lock()
         self.user_totals: dict[str, int] = {}
-        # Where an interrupted sweep stopped, per panel: the next sweep resumes there instead of starting over.
-        self.cursors: dict[str, int] = {}
+        # Where an interrupted sweep stopped, per panel, as (mode, page or index): the next sweep in the same mode
+        # resumes there instead of starting over; one that reads the other way starts from the beginning.
+        self.cursors: dict[str, tuple[str, int]] = {}
         self.known: dict[str, Decimal] = {}
         # Accounts whose credits staff are changing through the bot, and when each change last began: the watcher
         # leaves such an account alone until it reads a balance taken after the change was recorded, so a staff
@@ -197,9 +202,10 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         self, panel_name: str, client: PanelClient, links: dict[str, Link], report: SweepReport
     ) -> None:
         report.mode = "pages"
-        page = report.resumed_at = self.cursors.get(panel_name, 1) or 1
+        mode, saved = self.cursors.get(panel_name, ("pages", 1))
+        page = report.resumed_at = saved if mode == "pages" else 1
         while True:
-            self.cursors[panel_name] = page
+            self.cursors[panel_name] = ("pages", page)
             read_at = time.monotonic()
             result = await client.list_users(page=page, per_page=client.iter_page_size)
             self.user_totals[panel_name] = result.total
@@ -209,16 +215,17 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
             if not result.items or page >= result.total_pages:
                 break
             page += 1
-        self.cursors[panel_name] = 1
+        self.cursors[panel_name] = ("pages", 1)
 
     async def _sweep_each(
         self, panel_name: str, client: PanelClient, links: dict[str, Link], report: SweepReport
     ) -> None:
         report.mode = "each"
         ordered = sorted(links.values(), key=lambda link: link.linked_at)
-        start = report.resumed_at = min(self.cursors.get(panel_name, 0), len(ordered))
+        mode, saved = self.cursors.get(panel_name, ("each", 0))
+        start = report.resumed_at = min(saved, len(ordered)) if mode == "each" else 0
         for index in range(start, len(ordered)):
-            self.cursors[panel_name] = index
+            self.cursors[panel_name] = ("each", index)
             link = ordered[index]
             read_at = time.monotonic()
             try:
@@ -229,7 +236,7 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
                 continue  # deleted on the panel; /account tells the member
             if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                 report.notices += len(await self.observe(panel_name, link, user))
-        self.cursors[panel_name] = 0
+        self.cursors[panel_name] = ("each", 0)
 
     def _moved(self, user: PanelUser) -> bool:
         if user.credits is None:
@@ -318,7 +325,8 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         return await channel.send(content, embed=embed, nonce=item.nonce, allowed_mentions=pings)
 
     async def _failed(self, item: OutboxItem, error: Exception) -> None:
-        await self.bot.notifications.mark_failed(item.id, f"{type(error).__name__}: {error}")
+        retry_in = min(self.retry_first * 2**item.attempts, self.retry_longest)
+        await self.bot.notifications.mark_failed(item.id, f"{type(error).__name__}: {error}", retry_in=retry_in)
         if item.attempts + 1 >= MAX_ATTEMPTS:
             await self._audit_drop(item, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
 

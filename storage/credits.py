@@ -10,8 +10,10 @@ What a member sees, by case:
 - a top-up made through the bot: one notice with the staff member's reason (and name, where shown);
 - spending or a staff removal: no notice; the balance is simply remembered;
 - a balance that fell and rose again between two polls: one notice of the net rise, if there is one;
-- the first time an account is seen (just linked): no notice, its balance becomes the starting point;
-- falling below the low-credit threshold: one warning, then none until the balance has been back above it.
+- the first time an account is seen (when it is linked): no notice; its balance becomes the starting point, and a
+  balance already under the low-credit threshold counts as warned;
+- falling below the low-credit threshold: one warning, then none until the balance has been back above it (a
+  crossing while notices are off counts as warned).
 """
 
 from __future__ import annotations
@@ -85,7 +87,9 @@ class CreditLedger:
             elif known is not None and balance > known:
                 rises.append((balance - known, None))
             for number, (amount, change) in enumerate(rises):
-                payload = {"amount": str(amount), "balance": str(balance), "source": "panel", "account": panel_user_id}
+                # An untold rise found beside a staff change happened before it: its balance is the one before.
+                shown = balance if change is not None or staff is None else balance - staff.delta
+                payload = {"amount": str(amount), "balance": str(shown), "source": "panel", "account": panel_user_id}
                 if change is not None:
                     payload.update(source="staff", actor_id=change.actor_id, reason=change.reason)
                 kinds = ([TOPUP] if notify else []) + ([TOPUP_ANNOUNCEMENT] if announce else [])

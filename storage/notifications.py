@@ -7,7 +7,7 @@ import secrets
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -117,14 +117,16 @@ class NotificationStore:
             )
 
     async def pending(self, limit: int = 50, *, max_attempts: int | None = None) -> list[OutboxItem]:
-        """Unsent notices, oldest first. With `max_attempts`, notices that failed that often are left out (but kept,
-        for staff to see): a member who closed their DMs should not be retried forever.
+        """Unsent notices that are due, oldest first. A failed notice is due again at its `retry_at`. With
+        `max_attempts`, notices that failed that often are left out (but kept, for staff to see): a member who
+        closed their DMs should not be retried forever.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         rows = await self._db.fetch_all(
-            "SELECT * FROM outbox WHERE sent_at IS NULL AND (? IS NULL OR attempts < ?) ORDER BY id LIMIT ?",
-            (max_attempts, max_attempts, limit),
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND (? IS NULL OR attempts < ?) "
+            "AND (retry_at IS NULL OR retry_at <= ?) ORDER BY id LIMIT ?",
+            (max_attempts, max_attempts, self._db.timestamp(), limit),
         )
         return [_outbox_item(row) for row in rows]
 
@@ -149,11 +151,13 @@ class NotificationStore:
         )
         return changes.rowcount == 1
 
-    async def mark_failed(self, item_id: int, error: str) -> bool:
-        """Count a failed send, keeping the item (and its nonce) for the next try; False when unknown or sent."""
+    async def mark_failed(self, item_id: int, error: str, *, retry_in: float = 0.0) -> bool:
+        """Count a failed send, keeping the item (and its nonce) for a try in `retry_in` seconds; False when
+        unknown or sent."""
+        retry_at = to_timestamp(self._db.now() + timedelta(seconds=retry_in))
         changes = await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ? AND sent_at IS NULL",
-            (error[:_MAX_ERROR_LENGTH], item_id),
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, retry_at = ? WHERE id = ? AND sent_at IS NULL",
+            (error[:_MAX_ERROR_LENGTH], retry_at, item_id),
         )
         return changes.rowcount == 1
 

@@ -335,7 +335,7 @@ async def test_the_watcher_pages_when_many_are_linked_and_resumes_after_an_error
     assert pages == ["1", "2", "3"]  # 1101 users, 500 a page, read once each
     desk.panel.faults.after, desk.panel.faults.fail_next = 1, 20  # page 1 answers, then the panel breaks
     [broken] = await cog.sweep_all()
-    assert broken.error is not None and cog.cursors["main"] == 2
+    assert broken.error is not None and cog.cursors["main"] == ("pages", 2)
     desk.panel.faults.fail_next = 0
     desk.panel.set_credits(ids[-1], 99)  # on the last page
     desk.panel.requests.clear()
@@ -373,3 +373,26 @@ async def test_the_bot_stops_even_when_a_notice_arrives_as_it_shuts_down(desk: D
     async with asyncio.timeout(5):
         await cog.cog_unload()
     assert all(task.done() for task in cog._tasks)
+
+
+async def test_one_by_one_resumes_after_an_error_and_a_change_of_mode_starts_over(desk: Desk) -> None:
+    desk.panel.seed_users(1200)  # three pages of 500
+    ids = list(desk.panel.users)[-4:]
+    for number, user_id in enumerate(ids[:2]):
+        await desk.bot.links.link("main", 7_100_000_000_000_000_400 + number, str(user_id), method=LinkMethod.STAFF)
+    cog = notifications(desk)
+    [first] = await cog.sweep_all()
+    assert first.mode == "each" and first.error is None
+    desk.panel.faults.after, desk.panel.faults.fail_next = 1, 20  # the first account answers, then the panel breaks
+    [broken] = await cog.sweep_all()
+    assert broken.error is not None and cog.cursors["main"] == ("each", 1)
+    desk.panel.faults.fail_next = 0
+    [resumed] = await cog.sweep_all()
+    assert (resumed.mode, resumed.resumed_at, resumed.error) == ("each", 1, None)
+    desk.panel.faults.after, desk.panel.faults.fail_next = 1, 20
+    await cog.sweep_all()
+    desk.panel.faults.fail_next = 0
+    for number, user_id in enumerate(ids[2:]):  # four linked now: paging is cheaper, and starts at page 1
+        await desk.bot.links.link("main", 7_100_000_000_000_000_500 + number, str(user_id), method=LinkMethod.STAFF)
+    [paged] = await cog.sweep_all()
+    assert (paged.mode, paged.resumed_at, paged.error) == ("pages", 1, None)

@@ -47,6 +47,7 @@ async def test_a_payment_not_yet_polled_is_told_beside_a_staff_top_up(db: Databa
     await ledger.observe(PANEL, USER, MEMBER, Decimal(80))
     told = await ledger.observe(PANEL, USER, MEMBER, Decimal(150), staff=StaffChange(Decimal(50), actor_id=1))
     assert amounts(told) == [(TOPUP, "20", "panel"), (TOPUP, "50", "staff")]
+    assert [item.payload["balance"] for item in told] == ["100", "150"]
 
 
 async def test_staff_top_up_of_a_new_account_and_removals(db: Database) -> None:

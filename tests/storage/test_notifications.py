@@ -144,3 +144,15 @@ async def test_marking_an_unknown_notice_changes_nothing(notifications: Notifica
     assert not await notifications.mark_sent(42, message_id=1)
     assert not await notifications.mark_failed(42, "error")
     assert await notifications.get(42) is None
+
+
+async def test_a_failed_notice_waits_before_its_next_try(notifications: NotificationStore, clock: Clock) -> None:
+    item = await notifications.enqueue("main", 111, "credit_topup", dedupe_key="wait")
+    assert item is not None
+    await notifications.mark_failed(item.id, "503: Discord is having a moment", retry_in=120)
+    assert await notifications.pending() == []  # not due yet, not lost
+    clock.advance(seconds=119)
+    assert await notifications.pending() == []
+    clock.advance(seconds=1)
+    [due] = await notifications.pending()
+    assert (due.id, due.attempts, due.nonce) == (item.id, 1, item.nonce)
