@@ -131,7 +131,9 @@ class PterodactylClient(PanelClient):
         response = await self.transport.request("GET", path, params={"include": "servers"})
         if response.status == 404:
             return None
-        return self._user(self._expect(response, 200))
+        user = self._user(self._expect(response, 200))
+        # MySQL's default collation compares case-insensitively, so `WHMCS-42` finds `Whmcs-42`: not the same id.
+        return user if user.external_id == external_id else None
 
     def _filtered(self, field: str, value: str, *, include: str | None = None) -> AsyncIterator[PanelUser]:
         async def fetch(page: int) -> UserPage:
@@ -151,7 +153,8 @@ class PterodactylClient(PanelClient):
             async for user in self._filtered("email", query, include="servers"):
                 if user.email.casefold() == wanted:
                     return user
-        else:
+        # Pelican has no username format, so `@` may be part of a username too; Pterodactyl's rule forbids it.
+        if "@" not in query or not self.username_format:
             async for user in self._filtered("username", query, include="servers"):
                 if user.username.casefold() == wanted:
                     return user
@@ -230,6 +233,8 @@ class PterodactylClient(PanelClient):
     def _expect(self, response: Response, status: int) -> Any:
         if response.status == status:
             return response.json() if status != 204 else None
+        if 200 <= response.status < 300:
+            response.json()  # a success we cannot read: the transport's words say whether a change may have happened
         raise self._error(response)
 
     def _error(self, response: Response) -> PanelError:
@@ -256,16 +261,27 @@ class PterodactylClient(PanelClient):
         if status == 422:
             return self._validation(entries)
         if status == 400:
-            if "DisplayException" in codes and "servers" in detail:
-                return UserHasServers()
-            if "TwoFactorAuthRequiredException" in codes:
-                return Forbidden("The panel requires two-factor authentication on the API key's account.", status=400)
-            return Conflict(detail or "The panel refused the request.", status=400)
+            return self._bad_request(codes, detail)
         if status == 405:
             return PanelError("The panel does not accept this request here; is this the right panel kind?", status=405)
         if body is None:
             return PanelUnavailable(f"The panel answered HTTP {status} with something that is not JSON.", status=status)
         return PanelError(detail or f"The panel answered HTTP {status}.", status=status)
+
+    @staticmethod
+    def _bad_request(codes: set[str], detail: str) -> PanelError:
+        """400 covers unrelated things (spec 4.1): the panel refusing to act on an account as it stands
+        (DisplayException), 2FA enforcement, and requests it could not read (bad JSON, unknown filter or sort),
+        which are our mistakes and must not reach staff as "already taken"."""
+        if "DisplayException" in codes:
+            if "servers" in detail:
+                return UserHasServers()
+            if "your own user account" in detail:
+                return PanelError("The panel will not delete the account that owns the bot's API key.", status=400)
+            return Conflict(detail or "The panel refused to do that to this account.", status=400)
+        if "TwoFactorAuthRequiredException" in codes:
+            return Forbidden("The panel requires two-factor authentication on the API key's account.", status=400)
+        return PanelError(f"The panel could not read our request: {detail or 'HTTP 400'}", status=400)
 
     @staticmethod
     def _validation(entries: list[dict[str, Any]]) -> ValidationFailed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -42,7 +43,8 @@ class TransportOptions:
     backoff_max: float = 8.0
     # Client-side limit: at most `rate_limit` requests in any `rate_window` seconds. It must be a sliding window:
     # Laravel's limiter is a fixed window that starts at the first hit, and a token bucket can send twice its
-    # capacity across one such window.
+    # capacity across one such window. `rate_window` is also taken as the length of the panel's own window where
+    # the panel does not say when it resets (Laravel's successes carry X-RateLimit-Remaining, no Reset).
     rate_limit: int = 240
     rate_window: float = 60.0
     max_concurrency: int = 8
@@ -58,20 +60,33 @@ class Response:
     headers: CIMultiDictProxy[str]
     body: bytes
     attempts: int = 1
+    # False for a request that changes something and must not be repeated (a create): a success answer whose body
+    # cannot be read then means the change may well have been made.
+    idempotent: bool = True
     _json: Any = field(default=None, repr=False)
 
     def json(self) -> Any:
-        """The body as JSON; a body that is not JSON means something other than the panel answered."""
+        """The body as JSON; a body that is not JSON means something other than the panel answered, or the answer
+        was cut short."""
         if self._json is None:
             try:
                 self._json = json.loads(self.body) if self.body else None
             except (ValueError, UnicodeDecodeError):
-                raise PanelUnavailable(
-                    f"The panel answered HTTP {self.status} with something that is not JSON "
-                    "(is the URL the panel's base address, and is a proxy in front of it healthy?).",
-                    status=self.status,
-                ) from None
+                raise self._not_json() from None
         return self._json
+
+    def _not_json(self) -> PanelUnavailable:
+        if not self.idempotent and 200 <= self.status < 300:
+            return PanelUnavailable(
+                f"The panel answered HTTP {self.status} to a change with something that is not JSON; the change "
+                "may have been applied, so check on the panel before trying again.",
+                status=self.status,
+            )
+        return PanelUnavailable(
+            f"The panel answered HTTP {self.status} with something that is not JSON "
+            "(is the URL the panel's base address, and is a proxy in front of it healthy?).",
+            status=self.status,
+        )
 
     def json_or_none(self) -> Any:
         try:
@@ -127,15 +142,19 @@ class Transport:
         self._signer = signer
         self._session = session
         self._owns_session = session is None
+        # Given on every request, so a session passed in (with its own, often 5-minute, default) still obeys it.
+        self._timeout = aiohttp.ClientTimeout(total=self.options.timeout, sock_connect=self.options.connect_timeout)
         self._limiter = SlidingWindowLimiter(self.options.rate_limit, self.options.rate_window)
+        # When an answer to our own key showed that it opened the panel's rate-limit window (monotonic time of
+        # that answer, which is no earlier than the panel's first hit).
+        self._panel_window_opened: float | None = None
         self._concurrency = asyncio.Semaphore(self.options.max_concurrency)
         self._label = panel_label
         self.requests_sent = 0
 
     def _session_or_new(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
-            timeout = aiohttp.ClientTimeout(total=self.options.timeout, sock_connect=self.options.connect_timeout)
-            self._session = aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT})
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers={"User-Agent": USER_AGENT})
             self._owns_session = True
         return self._session
 
@@ -191,6 +210,7 @@ class Transport:
                     continue
                 raise PanelUnavailable(self._failure_text(reason, idempotent)) from None
             response.attempts = attempt
+            response.idempotent = idempotent
 
             if response.status == 429:
                 hint = self._retry_after(response)
@@ -205,15 +225,52 @@ class Transport:
                 self._limiter.pause_until(time.monotonic() + wait)
                 continue
             if response.status >= 500:
-                if idempotent and attempt <= self.options.max_retries:
-                    await self._backoff(
-                        attempt, f"HTTP {response.status}", method, path, self._retry_after(response) or 0.0
+                hint = self._retry_after(response)
+                if idempotent and hint is not None and hint > self.options.max_rate_limit_wait:
+                    # Laravel's maintenance mode (`artisan down --retry=N`) answers 503 with Retry-After: waiting
+                    # that out would outlast the command, so say when it is worth trying again instead.
+                    raise PanelUnavailable(
+                        f"{self._capitalised_label()} is down for maintenance or otherwise unavailable "
+                        f"(HTTP {response.status}); try again in about {_duration(hint)}.",
+                        status=response.status,
                     )
+                if idempotent and attempt <= self.options.max_retries:
+                    await self._backoff(attempt, f"HTTP {response.status}", method, path, hint or 0.0)
                     continue
                 raise PanelUnavailable(
                     self._failure_text(f"answered HTTP {response.status}", idempotent), status=response.status
                 )
+            if signer is None:
+                self._note_rate_limit(response)
             return response
+
+    def _note_rate_limit(self, response: Response) -> None:
+        """Hold requests until the panel's window ends once an answer says none are left in it, instead of walking
+        into a 429. Only answers to our own key count: a member's key has a bucket of its own.
+
+        Only short holds: where the window ends later than we would wait out a 429, the next request is sent and
+        its 429 (which the panel does not count) says exactly when to retry, for RateLimited to pass on.
+        """
+        try:
+            limit = int(response.headers["X-RateLimit-Limit"])
+            remaining = int(response.headers["X-RateLimit-Remaining"])
+        except (KeyError, ValueError):
+            return
+        now = time.monotonic()
+        if remaining == limit - 1:
+            self._panel_window_opened = now
+        if remaining > 0:
+            return
+        hint = self._retry_after(response)
+        if hint is not None:
+            ends = now + hint
+        elif self._panel_window_opened is not None:
+            # Laravel's window is fixed and starts at its first hit, which this answer's request was.
+            ends = self._panel_window_opened + self.options.rate_window
+        else:
+            return
+        if now < ends <= now + self.options.max_rate_limit_wait:
+            self._limiter.pause_until(ends)
 
     async def _send_once(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Response:
         await self._limiter.acquire()
@@ -221,7 +278,9 @@ class Transport:
             started = time.perf_counter()
             self.requests_sent += 1
             session = self._session_or_new()
-            async with session.request(method, url, headers=headers, data=body or None, allow_redirects=False) as resp:
+            async with session.request(
+                method, url, headers=headers, data=body or None, allow_redirects=False, timeout=self._timeout
+            ) as resp:
                 payload = await resp.read()
             log.debug(
                 "%s %s %s -> %s in %.0f ms",
@@ -239,8 +298,11 @@ class Transport:
         log.warning("%s %s on %s %s; retry %d in %.2f s", self._label, reason, method, path, attempt, delay)
         await asyncio.sleep(delay)
 
+    def _capitalised_label(self) -> str:
+        return self._label[:1].upper() + self._label[1:]
+
     def _failure_text(self, reason: str, idempotent: bool) -> str:
-        label = self._label[:1].upper() + self._label[1:]
+        label = self._capitalised_label()
         if idempotent:
             return f"{label} {reason}; please try again later."
         return (
@@ -268,3 +330,10 @@ class Transport:
             except ValueError:
                 pass
         return None
+
+
+def _duration(seconds: float) -> str:
+    """A wait as staff would say it: seconds under a minute and a half, whole minutes (rounded up) above."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{math.ceil(seconds / 60)} min"

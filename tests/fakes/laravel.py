@@ -815,6 +815,8 @@ class Faults:
     latency: float = 0.0  # seconds added before every answer
     fail_next: int = 0  # the next N requests answer `fail_status` with the panel's generic JSON error body
     fail_status: int = 500  # e.g. 500, 502, 503
+    # Seconds sent as Retry-After with those answers, as maintenance mode (`artisan down --retry=N`) does; None: none
+    fail_retry_after: float | None = None
     drop_next: int = 0  # the next N requests: the server closes the connection without answering
     malformed_next: int = 0  # the next N requests: status 200 with truncated JSON labelled application/json
     html_errors_next: int = 0  # the next N requests: a 502 HTML page, as a reverse proxy in front of a dead panel sends
@@ -883,6 +885,8 @@ def front_door(state: FrontDoorState) -> Callable[..., Any]:
             )
         elif fault == "fail_next":
             response = state.server_error_response(faults.fail_status)
+            if faults.fail_retry_after is not None:
+                response.headers["Retry-After"] = format(faults.fail_retry_after, "g")
         elif fault == "malformed_next":
             response = web.Response(status=200, body=TRUNCATED_JSON, headers={"Content-Type": "application/json"})
         else:

@@ -15,6 +15,7 @@ from panel_api import (
     NotFound,
     NotSupported,
     PanelClient,
+    PanelError,
     PanelUnavailable,
     RateLimited,
     Unauthorized,
@@ -112,6 +113,26 @@ async def test_find_user_is_exact_despite_substring_filters(
     assert await ptero_client.find_user("user") is None
     assert await ptero_client.find_user("nobody@example.com") is None
     assert await ptero_client.find_user("   ") is None
+
+
+async def test_find_user_by_external_id_is_case_sensitive(
+    pterodactyl: PterodactylSimulator, ptero_client: PanelClient
+) -> None:
+    # The panel's lookup goes through MySQL's case-insensitive collation; WHMCS-42 is another customer.
+    target = pterodactyl.add_user(username="billed", email="billed@example.com", external_id="Whmcs-42")
+    assert await ptero_client.find_user("WHMCS-42") is None
+    assert await ptero_client.get_user_by_external_id("whmcs-42") is None
+    assert (await ptero_client.find_user("Whmcs-42")).id == str(target.id)
+
+
+async def test_pelican_find_user_by_a_username_with_an_at_sign(
+    pelican: PterodactylSimulator, pelican_client: PanelClient
+) -> None:
+    target = pelican.add_user(username="bob@home", email="bob@example.com")  # Pelican has no username format
+    pelican.add_user(username="bob@homestead", email="other@example.com")
+    assert (await pelican_client.find_user("Bob@Home")).id == str(target.id)
+    assert (await pelican_client.find_user("bob@example.com")).id == str(target.id)
+    assert await pelican_client.find_user("bob@ho") is None
 
 
 # --- writing ----------------------------------------------------------------------------------------------------
@@ -228,6 +249,40 @@ async def test_delete_user_who_owns_servers_is_refused(
     with pytest.raises(UserHasServers, match="owns servers"):
         await ptero_client.delete_user(str(sim_user.id))
     assert sim_user.id in pterodactyl.users
+
+
+async def test_a_create_answered_with_a_cut_short_body_may_have_been_applied(
+    pterodactyl: PterodactylSimulator, ptero_client: PanelClient
+) -> None:
+    pterodactyl.faults.malformed_next = 1
+    with pytest.raises(PanelUnavailable, match="may have been applied, so check on the panel") as unreadable:
+        await ptero_client.create_user(
+            NewUser(email="m@example.com", username="malformed", first_name="M", last_name="N")
+        )
+    assert "base address" not in str(unreadable.value)
+    assert len(requests_to(pterodactyl, "POST")) == 1
+
+
+async def test_a_400_the_panel_could_not_read_is_not_a_conflict(
+    pterodactyl: PterodactylSimulator, ptero_client: PanelClient
+) -> None:
+    for params in ({"filter[name]": "x"}, {"sort": "email"}):
+        response = await ptero_client.transport.request("GET", "api/application/users", params=params)
+        with pytest.raises(PanelError) as refused:
+            ptero_client._expect(response, 200)
+        assert type(refused.value) is PanelError and refused.value.status == 400
+        assert "is not allowed" in str(refused.value) or "are not allowed" in str(refused.value)
+
+
+async def test_pelican_refuses_deleting_the_keys_own_account(pelican: PterodactylSimulator) -> None:
+    # A user who is an admin through a role (not a root admin), using their own application key.
+    staff = pelican.add_user(username="staff", email="staff@example.com")
+    staff.role_ids.add(pelican.add_role("Support"))
+    async with create_client("pelican", pelican.url, pelican.create_application_key(staff.id), **FAST) as client:
+        with pytest.raises(PanelError, match="owns the bot's API key") as refused:
+            await client.delete_user(str(staff.id))
+    assert not isinstance(refused.value, Conflict) and refused.value.status == 400
+    assert staff.id in pelican.users
 
 
 # --- proof of ownership ---------------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""The shared transport against the Pterodactyl simulator over loopback: waits it must not make, limits it must keep."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from panel_api import PanelUnavailable, create_client
+from tests.conftest import FAST
+from tests.fakes.pterodactyl import PterodactylSimulator
+
+
+async def test_a_long_retry_after_on_a_5xx_is_not_waited_out(pterodactyl: PterodactylSimulator) -> None:
+    # Maintenance mode (`artisan down --retry=600`): sleeping ten minutes would outlast the slash command.
+    pterodactyl.faults.fail_next = 5
+    pterodactyl.faults.fail_status = 503
+    pterodactyl.faults.fail_retry_after = 600
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        with pytest.raises(PanelUnavailable, match="maintenance") as down:
+            await asyncio.wait_for(client.get_user("1"), timeout=2)
+    assert "try again in about 10 min" in str(down.value) and down.value.status == 503
+    assert len(pterodactyl.requests) == 1
+
+
+async def test_a_short_retry_after_on_a_5xx_is_waited_out(pterodactyl: PterodactylSimulator) -> None:
+    pterodactyl.faults.fail_next = 1
+    pterodactyl.faults.fail_status = 503
+    pterodactyl.faults.fail_retry_after = 0.3
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        started = time.monotonic()
+        assert (await client.get_user("1")).username == "admin"
+    assert time.monotonic() - started >= 0.3
+    assert [r.status for r in pterodactyl.requests] == [503, 200]
+
+
+async def test_the_timeout_holds_for_a_session_passed_in(pterodactyl: PterodactylSimulator) -> None:
+    pterodactyl.faults.latency = 0.6
+    options = {**FAST, "timeout": 0.15, "max_retries": 0}
+    async with aiohttp.ClientSession() as session:  # aiohttp's own default: 5 minutes
+        async with create_client(
+            "pterodactyl", pterodactyl.url, pterodactyl.admin_key, session=session, **options
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(PanelUnavailable, match="timed out"):
+                await client.list_users()
+            elapsed = time.monotonic() - started
+        assert not session.closed  # the client leaves a session it was given open
+    assert elapsed < 0.5
+
+
+async def test_no_remaining_requests_pauses_until_the_window_ends() -> None:
+    # Another key of the same admin shares the panel's bucket, so our own count cannot see it being used up.
+    async with PterodactylSimulator(rate_limit=3, rate_window=0.6) as sim:
+        other_key = sim.create_application_key()
+        async with (
+            create_client("pterodactyl", sim.url, sim.admin_key, rate_limit=1000, rate_window=0.6, **FAST) as client,
+            create_client("pterodactyl", sim.url, other_key, **FAST) as other,
+        ):
+            started = time.monotonic()
+            await client.list_users(per_page=1)  # opens the panel's window: 2 left
+            await other.list_users(per_page=1)  # 1 left
+            await client.list_users(per_page=1)  # 0 left, and the answer says so
+            await client.list_users(per_page=1)  # held until the window ends, not sent into a 429
+            elapsed = time.monotonic() - started
+        statuses = [r.status for r in sim.requests]
+    assert statuses == [200] * 4
+    assert 0.4 <= elapsed < 1.5
