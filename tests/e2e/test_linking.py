@@ -236,6 +236,22 @@ async def test_unlink_after_confirmation_takes_the_role_back(desk: Desk) -> None
     ]
 
 
+async def test_unlink_cancelled_or_unanswered_keeps_the_link(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    desk.panel.add_user(username="billing", email="b@example.com", external_id=str(MEMBER))
+    await desk.reply("link", by=MEMBER)
+    record = await desk.run("unlink", by=MEMBER)
+    prompt = await record.wait_for_message(lambda m: bool(m.buttons()))
+    await desk.discord.press(prompt, "cancel", user=MEMBER)
+    cancelled = await record.wait_for_message(lambda m: not m.buttons())
+    assert "still linked" in cancelled.content.lower() or "cancelled" in cancelled.content.lower()
+    monkeypatch.setattr(desk.bot.get_cog("Linking"), "confirm_timeout", 0.3)
+    record = await desk.run("unlink", by=MEMBER)
+    timed_out = await record.wait_for_message(lambda m: bool(m.buttons()) and m.buttons()[0].get("disabled"), 3)
+    assert "no answer" in timed_out.content.lower()
+    assert await desk.bot.links.get_for_member("main", MEMBER) is not None
+    assert [e.action for e in await desk.bot.audit.recent(target_discord_id=MEMBER)] == ["link.create"]
+
+
 async def test_account_shows_the_members_own_account(desk: Desk) -> None:
     not_linked = await desk.reply("account", by=MEMBER)
     assert not_linked.content == "You have no linked account on the main panel yet. Run `/link` to link it."
@@ -283,6 +299,15 @@ async def test_members_who_leave_are_unlinked_when_configured(desk_with: DeskFac
             await asyncio.sleep(0.02)
     [entry] = await desk.bot.audit.recent(actor_id=None, target_discord_id=MEMBER, limit=1)
     assert entry.action == "link.remove" and entry.details["reason"] == "left the server"
+
+
+async def test_members_who_leave_keep_their_link_by_default(desk: Desk) -> None:
+    desk.panel.add_user(username="billing", email="b@example.com", external_id=str(MEMBER))
+    await desk.reply("link", by=MEMBER)
+    desk.guild.remove_member(MEMBER)
+    await asyncio.sleep(0.3)  # the leave event has been handled
+    assert await desk.bot.links.get_for_member("main", MEMBER) is not None
+    assert [e.action for e in await desk.bot.audit.recent(target_discord_id=MEMBER)] == ["link.create"]
 
 
 # --- admins ----------------------------------------------------------------------------------------------------

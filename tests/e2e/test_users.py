@@ -149,6 +149,35 @@ async def test_a_username_that_tries_to_ping_pings_nobody(desk: Desk) -> None:
     assert "@\u200beveryone" in text  # still readable, but inert
 
 
+async def test_panel_text_is_escaped_and_inert_in_lists_and_the_audit_channel(desk: Desk) -> None:
+    desk.panel.add_user(username="not_a_mod", email="n@example.com", first_name="@everyone", last_name="**big**")
+    listed = await desk.reply("user list", by=STAFF, search="not_a_mod")
+    text = listed.text()
+    assert "not\\_a\\_mod" in text and "not_a_mod" not in text.replace("\\_", "")
+    assert listed.allowed_mentions == {"parse": []}
+    await desk.reply("user edit", user="not_a_mod", last_name="@here")
+    [post] = desk.discord.channel_messages(AUDIT_CHANNEL)
+    assert "@here" not in post.text() and "not\\_a\\_mod" in post.text()
+    assert post.allowed_mentions == {"parse": []}
+
+
+async def test_autocomplete_gives_up_in_time_when_the_panel_is_slow(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cogs.common.resolve.AUTOCOMPLETE_BUDGET", 0.2)
+    choices = await desk.discord.autocomplete(
+        "user info", user=STAFF, guild=desk.guild.id, focused="user", options={"user": "ad"}
+    )
+    assert [c["name"] for c in choices] == ["admin · admin@example.com (#1)"]
+    desk.panel.faults.latency = 1.0  # slower than the budget: an empty list, not an error or a late answer
+    assert (
+        await desk.discord.autocomplete(
+            "user info", user=STAFF, guild=desk.guild.id, focused="user", options={"user": "ad"}
+        )
+        == []
+    )
+
+
 # --- changing ------------------------------------------------------------------------------------------------
 
 
