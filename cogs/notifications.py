@@ -28,6 +28,7 @@ from storage.credits import TOPUP_ANNOUNCEMENT
 
 from .common.auditing import Change, record
 from .common.notices import notice_embed
+from .common.resolve import panel_autocomplete, panel_for
 from .common.text import NO_MENTIONS
 
 if TYPE_CHECKING:
@@ -91,19 +92,31 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
     # --- members ---------------------------------------------------------------------------------------------
 
     @app_commands.command(name="off", description="Stop messages about your credits (top-ups, low balance)")
-    async def off(self, interaction: discord.Interaction[PanelDesk]) -> None:
-        await self.bot.notifications.set_prefs(interaction.user.id, credit_notices=False)
+    @app_commands.describe(panel="Only for this panel (every panel when left out)")
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    async def off(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
+        where = await self._choose(interaction, panel, credit_notices=False)
         await interaction.response.send_message(
-            "You will no longer get messages about your credits. `/notifications on` turns them back on.",
+            f"You will no longer get messages about your credits{where}. `/notifications on` turns them back on.",
             ephemeral=True,
         )
 
     @app_commands.command(name="on", description="Get messages about your credits (top-ups, low balance)")
-    async def on(self, interaction: discord.Interaction[PanelDesk]) -> None:
-        await self.bot.notifications.set_prefs(interaction.user.id, credit_notices=True)
+    @app_commands.describe(panel="Only for this panel (every panel when left out)")
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    async def on(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
+        where = await self._choose(interaction, panel, credit_notices=True)
         await interaction.response.send_message(
-            "You will get a message when credits arrive on your linked account, or when they run low.", ephemeral=True
+            f"You will get a message when credits arrive on your linked account{where}, or when they run low.",
+            ephemeral=True,
         )
+
+    async def _choose(
+        self, interaction: discord.Interaction[PanelDesk], panel: str | None, *, credit_notices: bool
+    ) -> str:
+        panel_name = panel_for(interaction, panel)[0] if panel else None
+        await self.bot.notifications.set_prefs(interaction.user.id, credit_notices=credit_notices, panel=panel_name)
+        return f" on the {panel_name} panel" if panel_name else ""
 
     # --- recording ----------------------------------------------------------------------------------------------
 
@@ -113,7 +126,7 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         """Take in an account's current balance; queue and wake the sender for whatever is owed."""
         if user.credits is None:
             return []
-        prefs = await self.bot.notifications.get_prefs(link.discord_id)
+        prefs = await self.bot.notifications.get_prefs(link.discord_id, panel_name)
         settings = self.bot.settings
         threshold = settings.low_credit_threshold
         queued = await self.bot.ledger.observe(

@@ -81,20 +81,39 @@ class NotificationStore:
             for balance in balances:
                 await transaction.execute(_UPSERT_BALANCE, _balance_params(balance))
 
-    async def get_prefs(self, discord_id: int) -> NotificationPrefs:
-        """The member's choices; a member who never chose gets the defaults (credit notices on)."""
-        row = await self._db.fetch_one(
-            "SELECT credit_notices FROM notification_prefs WHERE discord_id = ?", (discord_id,)
-        )
+    async def get_prefs(self, discord_id: int, panel: str | None = None) -> NotificationPrefs:
+        """The member's choice for `panel` (or for every panel); one who never chose gets credit notices."""
+        row = None
+        if panel is not None:
+            row = await self._db.fetch_one(
+                "SELECT credit_notices FROM notification_panel_prefs WHERE discord_id = ? AND panel = ?",
+                (discord_id, panel),
+            )
+        if row is None:
+            row = await self._db.fetch_one(
+                "SELECT credit_notices FROM notification_prefs WHERE discord_id = ?", (discord_id,)
+            )
         return NotificationPrefs(discord_id, credit_notices=bool(row["credit_notices"]) if row is not None else True)
 
-    async def set_prefs(self, discord_id: int, *, credit_notices: bool) -> NotificationPrefs:
-        await self._db.execute(
-            "INSERT INTO notification_prefs (discord_id, credit_notices, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (discord_id) DO UPDATE SET "
-            "credit_notices = excluded.credit_notices, updated_at = excluded.updated_at",
-            (discord_id, int(credit_notices), self._db.timestamp()),
-        )
+    async def set_prefs(self, discord_id: int, *, credit_notices: bool, panel: str | None = None) -> NotificationPrefs:
+        """Choose for one panel, or for all of them (which replaces any per-panel choice)."""
+        now = self._db.timestamp()
+        async with self._db.transaction() as transaction:
+            if panel is not None:
+                await transaction.execute(
+                    "INSERT INTO notification_panel_prefs (discord_id, panel, credit_notices, updated_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (discord_id, panel) DO UPDATE SET "
+                    "credit_notices = excluded.credit_notices, updated_at = excluded.updated_at",
+                    (discord_id, panel, int(credit_notices), now),
+                )
+            else:
+                await transaction.execute(
+                    "INSERT INTO notification_prefs (discord_id, credit_notices, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (discord_id) DO UPDATE SET "
+                    "credit_notices = excluded.credit_notices, updated_at = excluded.updated_at",
+                    (discord_id, int(credit_notices), now),
+                )
+                await transaction.execute("DELETE FROM notification_panel_prefs WHERE discord_id = ?", (discord_id,))
         return NotificationPrefs(discord_id, credit_notices=credit_notices)
 
     async def enqueue(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from storage import LinkMethod
 from tests.e2e.conftest import DeskFactory
-from tests.e2e.harness import ADMIN, GUILD, MEMBER, Desk
+from tests.e2e.harness import ADMIN, GUILD, MEMBER, Desk, start_desk
+from tests.fakes.ctrlpanel import CtrlPanelSimulator
 from tests.fakes.pterodactyl import PterodactylSimulator
 
 
@@ -74,3 +77,68 @@ async def test_panel_status_reports_every_panel(two_panels: Desk) -> None:
     text = message.text()
     assert "main (default): Pterodactyl" in text and "eu: Pelican" in text
     assert text.count("reachable, key accepted") == 2
+
+
+# --- CtrlPanel for billing in front of Pterodactyl -------------------------------------------------------------
+
+
+@pytest.fixture
+async def billing_and_servers(desk_with: DeskFactory, ctrlpanel: CtrlPanelSimulator) -> Desk:
+    """The default panel is Pterodactyl (servers); `billing` is CtrlPanel (credits)."""
+    billing = {"kind": "ctrlpanel", "url": ctrlpanel.url, "api_key": ctrlpanel.api_key, "rate_limit": 100_000}
+    return await desk_with(panels={"billing": billing})
+
+
+async def test_ctrlpanel_in_front_of_pterodactyl(billing_and_servers: Desk, ctrlpanel: CtrlPanelSimulator) -> None:
+    desk = billing_and_servers
+    desk.panel.add_user(username="max", email="max@example.com")
+    customer = ctrlpanel.add_user(name="max", email="max@example.com", credits=40, discord_id=MEMBER)
+    servers = await desk.reply("user info", user="max@example.com")
+    billed = await desk.reply("user info", user="max@example.com", panel="billing")
+    assert "Credits" not in servers.text() and "main · Pterodactyl" in servers.text()
+    fields = {f["name"]: f["value"] for f in billed.embeds[0]["fields"]}
+    assert fields["Credits"] == "40.00" and "billing · CtrlPanel" in billed.text()
+    linked = await desk.reply("link", by=MEMBER, panel="billing")
+    assert "Linked to **max** on the billing panel" in linked.content
+    no_credits = await desk.reply("credits show", user="max@example.com")
+    assert no_credits.content == "Pterodactyl panels have no credits."
+    cog = desk.bot.get_cog("Notifications")
+    ctrlpanel.set_credits(customer.id, 65)
+    [report] = await cog.sweep_all()  # only the panel with credits is watched
+    assert (report.panel, report.notices) == ("billing", 1)
+    async with asyncio.timeout(5):
+        while not desk.discord.dms(MEMBER):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    assert desk.discord.dms(MEMBER)[0].embeds[0]["title"] == "+25 credits"
+
+
+async def test_two_credit_panels_are_both_watched_and_notices_chosen_per_panel(
+    tmp_path: Path, ctrlpanel: CtrlPanelSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with CtrlPanelSimulator(version="1.1") as eu_sim:
+        eu = {"kind": "ctrlpanel", "url": eu_sim.url, "api_key": eu_sim.api_key, "rate_limit": 100_000}
+        async for desk in start_desk(
+            tmp_path, ctrlpanel, panel_kind="ctrlpanel", panel_rate_limit=100_000, panels={"eu": eu}
+        ):
+            main_account = ctrlpanel.add_user(name="max", email="max@example.com", credits=10, discord_id=MEMBER)
+            eu_account = eu_sim.add_user(name="max", email="max@example.com", credits=10, discord_id=MEMBER)
+            await desk.reply("link", by=MEMBER)
+            await desk.reply("link", by=MEMBER, panel="eu")
+            quiet = await desk.reply("notifications off", by=MEMBER, panel="eu")
+            assert "no longer get messages about your credits on the eu panel" in quiet.content
+            ctrlpanel.set_credits(main_account.id, 30)
+            eu_sim.set_credits(eu_account.id, 30)
+            reports = await desk.bot.get_cog("Notifications").sweep_all()
+            assert sorted((r.panel, r.notices) for r in reports) == [("eu", 0), ("main", 1)]
+            await asyncio.sleep(0.3)
+            [dm] = desk.discord.dms(MEMBER)
+            assert (
+                dm.embeds[0]["title"] == "+20 credits" and "the main (CtrlPanel) panel" in dm.embeds[0]["description"]
+            )
+            await desk.reply("notifications off", by=MEMBER)  # every panel; replaces the choice for eu
+            await desk.reply("notifications on", by=MEMBER, panel="eu")
+            ctrlpanel.set_credits(main_account.id, 50)
+            eu_sim.set_credits(eu_account.id, 50)
+            reports = await desk.bot.get_cog("Notifications").sweep_all()
+            assert sorted((r.panel, r.notices) for r in reports) == [("eu", 1), ("main", 0)]

@@ -156,3 +156,15 @@ async def test_a_failed_notice_waits_before_its_next_try(notifications: Notifica
     clock.advance(seconds=1)
     [due] = await notifications.pending()
     assert (due.id, due.attempts, due.nonce) == (item.id, 1, item.nonce)
+
+
+async def test_a_choice_for_one_panel_overrides_the_choice_for_all(notifications: NotificationStore) -> None:
+    await notifications.set_prefs(111, credit_notices=False, panel="eu")
+    assert (await notifications.get_prefs(111, "eu")).credit_notices is False
+    assert (await notifications.get_prefs(111, "main")).credit_notices is True
+    assert (await notifications.get_prefs(111)).credit_notices is True
+    await notifications.set_prefs(111, credit_notices=True)  # a choice for every panel replaces the one for eu
+    assert (await notifications.get_prefs(111, "eu")).credit_notices is True
+    await notifications.set_prefs(111, credit_notices=False)
+    await notifications.set_prefs(111, credit_notices=True, panel="main")
+    assert [(await notifications.get_prefs(111, p)).credit_notices for p in ("main", "eu")] == [True, False]
