@@ -222,7 +222,10 @@ class Transport:
                 rate_limit_retries += 1
                 attempt -= 1
                 log.warning("%s rate limited %s %s; waiting %.1f s", self._label, method, path, wait)
-                self._limiter.pause_until(time.monotonic() + wait)
+                if signer is None:
+                    self._limiter.pause_until(time.monotonic() + wait)
+                else:  # a member's key has a bucket of its own: staff commands need not wait for it
+                    await asyncio.sleep(wait)
                 continue
             if response.status >= 500:
                 hint = self._retry_after(response)

@@ -68,3 +68,19 @@ async def test_no_remaining_requests_pauses_until_the_window_ends() -> None:
         statuses = [r.status for r in sim.requests]
     assert statuses == [200] * 4
     assert 0.4 <= elapsed < 1.5
+
+
+async def test_a_members_rate_limited_key_does_not_hold_up_staff() -> None:
+    # The client API keeps a bucket per member; one member retrying their key must not pause staff commands.
+    async with PterodactylSimulator(client_rate_limit=1, rate_window=2.0) as sim:
+        member = sim.add_user(username="member", email="member@example.com")
+        key = sim.create_client_key(member.id)
+        async with create_client("pterodactyl", sim.url, sim.admin_key, **FAST) as client:
+            await client.account_for_key(key)
+            again = asyncio.create_task(client.account_for_key(key))  # 429: waits about 2 s for its bucket
+            while not any(r.status == 429 for r in sim.requests):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            staff = asyncio.create_task(client.list_users())
+            done, _ = await asyncio.wait({again, staff}, timeout=1.0)
+            assert done == {staff}
+            assert (await again).username == "member"
