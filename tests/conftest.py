@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from panel_api import PanelClient, create_client
@@ -12,6 +13,13 @@ from tests.fakes.pterodactyl import PterodactylSimulator
 
 # Retries in tests wait milliseconds, not seconds; the behaviour is the same.
 FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "timeout": 2.0, "connect_timeout": 1.0}
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain session, for tests that send a simulator raw requests (`tests.fakes.loopback.call`)."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

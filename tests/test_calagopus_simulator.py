@@ -14,7 +14,6 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,28 +22,13 @@ import aiohttp
 import pytest
 
 from tests.fakes.calagopus import USERS_ADMIN_PERMISSIONS, CalagopusSimulator
+from tests.fakes.loopback import Answer
 
 USERS = "/api/admin/users"
 ACCOUNT = "/api/client/account"
 ADMIN = object()  # "use the simulator's admin key"
 CREATED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6})?Z")
 ROOT = Path(__file__).parent.parent
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: Any
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -77,7 +61,7 @@ async def call(
     async with http.request(
         method, sim.url + path, headers=headers, data=payload, allow_redirects=False, skip_auto_headers=skip
     ) as response:
-        return Answer(response.status, response.headers, await response.text())
+        return await Answer.read(response)
 
 
 def errors(*messages: str) -> dict[str, list[str]]:

@@ -12,61 +12,22 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.fakes.convoy import ConvoySimulator
+from tests.fakes.loopback import call
 
 USERS = "/api/application/users"
-ADMIN = object()  # "use the simulator's admin token"
 USER_FIELDS = ["id", "name", "email", "email_verified_at", "root_admin", "servers_count"]
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: Any
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
 async def convoy() -> AsyncIterator[ConvoySimulator]:
     async with ConvoySimulator() as simulator:
         yield simulator
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    sim: ConvoySimulator,
-    method: str,
-    path: str,
-    *,
-    key: object = ADMIN,
-    body: Any = None,
-    data: bytes | None = None,
-    accept_json: bool = True,
-) -> Answer:
-    headers = {"Accept": "application/json"} if accept_json else {}
-    if key is not None:
-        headers["Authorization"] = f"Bearer {sim.api_key if key is ADMIN else key}"
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    async with http.request(
-        method, sim.url + path, headers=headers, json=body, data=data, allow_redirects=False
-    ) as response:
-        return Answer(response.status, response.headers, await response.text())
 
 
 def new_user(**overrides: Any) -> dict[str, Any]:

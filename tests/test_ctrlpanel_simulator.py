@@ -7,19 +7,16 @@ something about the real panels.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.fakes.ctrlpanel import CtrlPanelSimulator, SimVersion, main
+from tests.fakes.loopback import Answer, call
 
 USERS = "/api/users"
-TOKEN = object()  # "use the simulator's API token"
 SNOWFLAKE = 123456789012345678
 RAW_KEYS = [
     "id",
@@ -41,43 +38,10 @@ RAW_KEYS = [
 ]
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: Any
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 @pytest.fixture(params=["0.9", "1.0", "1.1", "1.2"])
 async def sim(request: pytest.FixtureRequest) -> AsyncIterator[CtrlPanelSimulator]:
     async with CtrlPanelSimulator(version=request.param) as simulator:
         yield simulator
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    sim: CtrlPanelSimulator,
-    method: str,
-    path: str,
-    *,
-    key: object = TOKEN,
-    body: Any = None,
-    accept_json: bool = True,
-) -> Answer:
-    headers = {"Accept": "application/json"} if accept_json else {}
-    if key is not None:
-        headers["Authorization"] = f"Bearer {sim.api_key if key is TOKEN else key}"
-    async with http.request(method, sim.url + path, headers=headers, json=body, allow_redirects=False) as response:
-        return Answer(response.status, response.headers, await response.text())
 
 
 def document(answer: Answer) -> dict[str, Any]:

@@ -15,7 +15,6 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -23,6 +22,7 @@ import pytest
 from yarl import URL
 
 from tests.fakes import pterodactyl_legacy
+from tests.fakes.loopback import Answer
 from tests.fakes.pterodactyl_legacy import (
     BAD_CREDENTIALS,
     DELETE_FAILED,
@@ -39,22 +39,6 @@ from tests.fakes.pterodactyl_legacy import (
 USERS = "/api/users"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 SEED_USER_KEYS = ["id", "uuid", "email", "language", "root_admin", "use_totp", "created_at", "updated_at"]
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: Any
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -92,7 +76,7 @@ async def call(
         headers["Content-Type"] = "application/json"
     url = URL(sim.url + path, encoded=True)
     async with http.request(method, url, data=data or None, headers=headers) as response:
-        return Answer(response.status, response.headers, await response.text())
+        return await Answer.read(response)
 
 
 # --- control API ------------------------------------------------------------------------------------------------

@@ -11,33 +11,16 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.fakes.loopback import call
 from tests.fakes.pterodactyl import PterodactylSimulator
 
 USERS = "/api/application/users"
-ADMIN = object()  # "use the simulator's admin application key"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: Any
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -50,28 +33,6 @@ async def ptero() -> AsyncIterator[PterodactylSimulator]:
 async def pel() -> AsyncIterator[PterodactylSimulator]:
     async with PterodactylSimulator(flavor="pelican") as simulator:
         yield simulator
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    sim: PterodactylSimulator,
-    method: str,
-    path: str,
-    *,
-    key: object = ADMIN,
-    body: Any = None,
-    data: bytes | None = None,
-    accept_json: bool = True,
-) -> Answer:
-    headers = {"Accept": "application/json"} if accept_json else {}
-    if key is not None:
-        headers["Authorization"] = f"Bearer {sim.admin_key if key is ADMIN else key}"
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    async with http.request(
-        method, sim.url + path, headers=headers, json=body, data=data, allow_redirects=False
-    ) as response:
-        return Answer(response.status, response.headers, await response.text())
 
 
 def error(code: str, status: int, detail: str) -> dict[str, Any]:

@@ -20,20 +20,17 @@ Run by hand: `python -m tests.fakes.calagopus --port 8080 [--users 50]`.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import hashlib
 import ipaddress
 import itertools
 import json
-import logging
 import math
 import re
 import secrets
 import string
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -42,6 +39,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from tests.fakes.laravel import Faults, RecordedRequest, front_door
+from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
 
 __all__ = [
     "DEFAULT_LANGUAGES",
@@ -465,7 +463,7 @@ def _email_problem(value: str) -> str | None:
 # --- The simulator -------------------------------------------------------------------------------------------------
 
 
-class CalagopusSimulator:
+class CalagopusSimulator(LoopbackServer):
     """A stateful panel: users, roles, keys, servers and rate-limit windows live in memory for the simulator's life."""
 
     def __init__(
@@ -476,6 +474,7 @@ class CalagopusSimulator:
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         two_factor_requirement: TwoFactorRequirement = "none",
     ) -> None:
+        super().__init__()
         self.rate_limit = rate_limit  # setting `ratelimits.client`: hits per window, per client IP
         self.rate_window = rate_window
         self.languages = frozenset(languages)
@@ -483,8 +482,6 @@ class CalagopusSimulator:
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
         self.record_requests = True
-        self.access_log = False
-        self.url = ""
         self.users: dict[str, SimUser] = {}  # insertion order is `created` order, which the list endpoint relies on
         self.roles: dict[str, SimRole] = {}
         self.servers: dict[int, str] = {}  # server id -> owner uuid
@@ -495,7 +492,6 @@ class CalagopusSimulator:
         self._seed_numbers = itertools.count(1)
         self._last_created = datetime(2000, 1, 1, tzinfo=UTC)
         self._windows: dict[str, _Window] = {}
-        self._runner: web.AppRunner | None = None
         self._routes = self._build_routes()
         self.app = web.Application(middlewares=[front_door(self)])
         self.app.router.add_route("*", "/{path:.*}", self._dispatch)
@@ -504,37 +500,6 @@ class CalagopusSimulator:
         )
         # Every users permission, and `api-keys.read` so a client can read which permissions its key holds.
         self.api_key = self.create_api_key(self.admin.uuid)
-
-    # --- Lifetime --------------------------------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        options: dict[str, Any] = {} if self.access_log else {"access_log": None}
-        runner = web.AppRunner(self.app, shutdown_timeout=0.25, **options)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> CalagopusSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- Control API -----------------------------------------------------------------------------------------------
 
@@ -1177,47 +1142,29 @@ def _ip_allowed(remote: str, allowed: Iterable[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.calagopus",
-        description="Serve an in-memory Calagopus panel, to try the bot without a real one.",
+    parser = command_line(
+        "python -m tests.fakes.calagopus", "Serve an in-memory Calagopus panel, to try the bot without a real one."
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--users", type=int, default=50, help="ordinary users to seed besides the admin")
-    parser.add_argument(
-        "--servers",
-        type=int,
-        default=0,
-        help="give the first N seeded users a server, so the panel refuses to delete them",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    run_by_hand(_serve(parser.parse_args(argv)))
 
 
 async def _serve(args: argparse.Namespace) -> None:
     simulator = CalagopusSimulator()
-    simulator.access_log = True
     simulator.record_requests = False
     members = simulator.seed_users(args.users)
     for member in members[: args.servers]:
         simulator.add_server(member.uuid)
-    url = await simulator.start(args.host, args.port)
-    try:
-        print(f"Calagopus simulator on {url} with {len(simulator.users)} users (state is lost on exit)")
-        print(f"Admin API key (user {simulator.admin.username}, every users.* permission): {simulator.api_key}")
+
+    def welcome(url: str) -> Iterator[str]:
+        yield f"Calagopus simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
+        yield f"Admin API key (user {simulator.admin.username}, every users.* permission): {simulator.api_key}"
         if members:
             member = members[0]
-            print(
-                f"Client key of {member.username} (uuid {member.uuid}, not an admin): "
-                f"{simulator.create_client_key(member.uuid)}"
-            )
-        print(f'Try: curl -H "Authorization: Bearer {simulator.api_key}" {url}/api/admin/users')
-        print("Press Ctrl-C to stop.", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await simulator.close()
+            client_key = simulator.create_client_key(member.uuid)
+            yield f"Client key of {member.username} (uuid {member.uuid}, not an admin): {client_key}"
+        yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" {url}/api/admin/users'
+
+    await serve_until_stopped(simulator, args.host, args.port, welcome)
 
 
 if __name__ == "__main__":

@@ -28,20 +28,18 @@ Run by hand: `python -m tests.fakes.convoy --port 8080 [--users 50] [--servers 3
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import contextlib
 import hashlib
 import hmac
 import itertools
 import json
-import logging
 import re
 import secrets
 import string
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -52,6 +50,7 @@ from aiohttp import web
 
 from tests.fakes import laravel
 from tests.fakes.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
+from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
 
 __all__ = ["ConvoySimulator", "Faults", "RecordedRequest", "SimServer", "SimToken", "SimUser"]
 
@@ -190,10 +189,11 @@ class _Endpoint:
 # --- The simulator -------------------------------------------------------------------------------------------------
 
 
-class ConvoySimulator:
+class ConvoySimulator(LoopbackServer):
     """A stateful Convoy panel: users, servers and tokens live in memory for the simulator's life."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.faults = Faults()
         # The next N requests that change something (POST, PUT, PATCH, DELETE) are acted on, then a proxy answers
         # 504 in their place: what a client sees when the panel was too slow for the proxy. Unlike `faults`, whose
@@ -201,8 +201,6 @@ class ConvoySimulator:
         self.lose_next_changes = 0
         self.requests: list[RecordedRequest] = []
         self.record_requests = True
-        self.access_log = False
-        self.url = ""
         self.users: dict[int, SimUser] = {}  # insertion order is id order, which the list relies on
         self.servers: dict[int, SimServer] = {}
         self.tokens: dict[int, SimToken] = {}
@@ -211,7 +209,6 @@ class ConvoySimulator:
         self._last_user_id = 0
         self._server_ids = itertools.count(1)
         self._token_ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
         self._router = laravel.Router()
         self._endpoints: dict[str, _Endpoint] = {}
         self._register_routes()
@@ -219,37 +216,6 @@ class ConvoySimulator:
         self.app.router.add_route("*", "/{path:.*}", self._dispatch)
         self.admin = self.add_user(username="Admin", email="admin@example.com", root_admin=True)
         self.api_key = self.create_api_key()
-
-    # --- Lifetime --------------------------------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        options: dict[str, Any] = {} if self.access_log else {"access_log": None}
-        runner = web.AppRunner(self.app, shutdown_timeout=0.25, **options)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> ConvoySimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- Control API -----------------------------------------------------------------------------------------------
 
@@ -722,38 +688,25 @@ def _http_build_query(params: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.convoy",
-        description="Serve an in-memory Convoy panel, to try the bot without a real one.",
+    parser = command_line(
+        "python -m tests.fakes.convoy", "Serve an in-memory Convoy panel, to try the bot without a real one."
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--users", type=int, default=50, help="ordinary users to seed besides the admin")
-    parser.add_argument(
-        "--servers", type=int, default=0, help="give the first N seeded users a server, so deleting them is refused"
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    run_by_hand(_serve(parser.parse_args(argv)))
 
 
 async def _serve(args: argparse.Namespace) -> None:
     simulator = ConvoySimulator()
-    simulator.access_log = True
     simulator.record_requests = False
     members = simulator.seed_users(args.users)
     for member in members[: args.servers]:
         simulator.add_server(member.id, f"{member.name}'s server")
-    url = await simulator.start(args.host, args.port)
-    try:
-        print(f"Convoy simulator on {url} with {len(simulator.users)} users (state is lost on exit)")
-        print(f"Admin API token (user {simulator.admin.name}, root admin): {simulator.api_key}")
-        print(f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/{USERS}')
-        print("Press Ctrl-C to stop.", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await simulator.close()
+
+    def welcome(url: str) -> Iterator[str]:
+        yield f"Convoy simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
+        yield f"Admin API token (user {simulator.admin.name}, root admin): {simulator.api_key}"
+        yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/{USERS}'
+
+    await serve_until_stopped(simulator, args.host, args.port, welcome)
 
 
 if __name__ == "__main__":

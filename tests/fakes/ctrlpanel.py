@@ -24,17 +24,14 @@ Run by hand: `python -m tests.fakes.ctrlpanel --port 8081 [--version 1.1] [--use
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import hashlib
 import itertools
-import logging
 import math
 import re
 import secrets
 import string
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -44,6 +41,7 @@ from aiohttp import web
 
 from tests.fakes import laravel
 from tests.fakes.laravel import FieldError, HttpError, RecordedRequest, ValidationFailed, json_response
+from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
 
 __all__ = [
     "CtrlPanelSimulator",
@@ -299,18 +297,17 @@ class _Call:
 # --- The simulator -------------------------------------------------------------------------------------------------
 
 
-class CtrlPanelSimulator:
+class CtrlPanelSimulator(LoopbackServer):
     """A stateful CtrlPanel: users, servers, roles, Discord links, keys and the throttle live in memory."""
 
     def __init__(self, *, version: str = "1.2", rate_limit: int = 60, rate_window: float = 60.0) -> None:
+        super().__init__()
         self.version = SimVersion.parse(version)
         self.rate_limit = rate_limit
         self.rate_window = rate_window
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
         self.record_requests = True
-        self.access_log = False
-        self.url = ""
         # Panel settings and downstream behaviour tests may change.
         self.user_creation_enabled = True
         self.initial_credits = 250.0
@@ -329,7 +326,6 @@ class CtrlPanelSimulator:
         self._role_ids = itertools.count(1)
         self._pterodactyl_ids = itertools.count(1)
         self._limiter = laravel.FixedWindowLimiter()
-        self._runner: web.AppRunner | None = None
         self._endpoints: dict[str, _Endpoint] = {}
         self._router = laravel.Router()
         self._register_routes()
@@ -340,37 +336,6 @@ class CtrlPanelSimulator:
                 self.add_role(name, color=color, power=power)
         self.admin = self.add_user(name="admin", email="admin@example.com", role="admin")
         self.api_key = self.create_api_key("Panel Desk")
-
-    # --- Lifetime --------------------------------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        options: dict[str, Any] = {} if self.access_log else {"access_log": None}
-        runner = web.AppRunner(self.app, shutdown_timeout=0.25, **options)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> CtrlPanelSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- Control API -----------------------------------------------------------------------------------------------
 
@@ -1265,38 +1230,31 @@ def _column_matcher(column: str, likes: Sequence[Callable[[str], bool]]) -> Call
 
 
 def main(argv: Iterable[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.ctrlpanel",
-        description="Serve an in-memory CtrlPanel, to try the bot without a real one.",
+    parser = command_line(
+        "python -m tests.fakes.ctrlpanel",
+        "Serve an in-memory CtrlPanel, to try the bot without a real one.",
+        port=8081,
+        servers=False,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--version", default="1.2", help="0.9, 1.0, 1.1 or 1.2 (a patch may follow, e.g. 1.0.2)")
-    parser.add_argument("--users", type=int, default=50, help="ordinary users to seed besides the admin")
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    run_by_hand(_serve(parser.parse_args(list(argv) if argv is not None else None)))
 
 
 async def _serve(args: argparse.Namespace) -> None:
     simulator = CtrlPanelSimulator(version=args.version)
-    simulator.access_log = True
     simulator.record_requests = False
     members = simulator.seed_users(args.users)
     if members:
         simulator.link_discord(members[0].id, 123456789012345678, members[0].name)
-    url = await simulator.start(args.host, args.port)
-    try:
-        print(f"CtrlPanel {simulator.version} simulator on {url} with {len(simulator.users)} users (lost on exit)")
-        print(f"API token: {simulator.api_key}")
+
+    def welcome(url: str) -> Iterator[str]:
+        yield f"CtrlPanel {simulator.version} simulator on {url} with {len(simulator.users)} users (lost on exit)"
+        yield f"API token: {simulator.api_key}"
         if members:
-            print(f"{members[0].name} (id {members[0].id}) has Discord account 123456789012345678 linked")
-        print(f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/api/users')
-        print("Press Ctrl-C to stop.", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await simulator.close()
+            yield f"{members[0].name} (id {members[0].id}) has Discord account 123456789012345678 linked"
+        yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/api/users'
+
+    await serve_until_stopped(simulator, args.host, args.port, welcome)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,17 @@ Run by hand: `python -m tests.fakes.pterodactyl --port 8080 [--flavor pelican] [
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import functools
 import hashlib
 import ipaddress
 import itertools
-import logging
 import re
 import secrets
 import string
 import uuid
 import zoneinfo
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -35,6 +33,7 @@ from aiohttp import web
 
 from tests.fakes import laravel
 from tests.fakes.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
+from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
 
 __all__ = ["Faults", "PterodactylSimulator", "RecordedRequest", "SimKey", "SimRole", "SimServer", "SimUser"]
 
@@ -248,7 +247,7 @@ class _Call:
 # --- The simulator -------------------------------------------------------------------------------------------------
 
 
-class PterodactylSimulator:
+class PterodactylSimulator(LoopbackServer):
     """A stateful panel: users, servers, keys and rate-limit buckets live in memory for the simulator's life."""
 
     def __init__(
@@ -260,6 +259,7 @@ class PterodactylSimulator:
         rate_window: float = 60.0,
         languages: tuple[str, ...] = ("en",),
     ) -> None:
+        super().__init__()
         if flavor not in _DEFAULT_RATE_LIMITS:
             raise ValueError(f"unknown flavor {flavor!r}")
         default_application, default_client = _DEFAULT_RATE_LIMITS[flavor]
@@ -272,8 +272,6 @@ class PterodactylSimulator:
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
         self.record_requests = True
-        self.access_log = False
-        self.url = ""
         self.users: dict[int, SimUser] = {}  # insertion order is id order, which the list endpoint relies on
         self.servers: dict[int, SimServer] = {}
         self.roles: dict[int, SimRole] = {}
@@ -285,7 +283,6 @@ class PterodactylSimulator:
         self._role_ids = itertools.count(1)
         self._limiter = laravel.FixedWindowLimiter()
         self._timezones: frozenset[str] | None = None
-        self._runner: web.AppRunner | None = None
         self._endpoints: dict[str, _Endpoint] = {}
         self._router = laravel.Router()
         self._register_routes()
@@ -298,37 +295,6 @@ class PterodactylSimulator:
         )
         self.admin_key = self.create_application_key()
         self.api_key = self.admin_key  # the name every simulator gives its ready-to-use key
-
-    # --- Lifetime --------------------------------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        options: dict[str, Any] = {} if self.access_log else {"access_log": None}
-        runner = web.AppRunner(self.app, shutdown_timeout=0.25, **options)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> PterodactylSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- Control API -----------------------------------------------------------------------------------------------
 
@@ -1111,49 +1077,34 @@ def _role_attributes(role: SimRole) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.pterodactyl",
-        description="Serve an in-memory Pterodactyl or Pelican panel, to try the bot without a real one.",
+    parser = command_line(
+        "python -m tests.fakes.pterodactyl",
+        "Serve an in-memory Pterodactyl or Pelican panel, to try the bot without a real one.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--flavor", choices=("pterodactyl", "pelican"), default="pterodactyl")
-    parser.add_argument("--users", type=int, default=50, help="ordinary users to seed besides the admin")
-    parser.add_argument(
-        "--servers",
-        type=int,
-        default=0,
-        help="give the first N seeded users a server, so the panel refuses to delete them",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    run_by_hand(_serve(parser.parse_args(argv)))
 
 
 async def _serve(args: argparse.Namespace) -> None:
     simulator = PterodactylSimulator(flavor=args.flavor)
-    simulator.access_log = True
     simulator.record_requests = False
     members = simulator.seed_users(args.users)
     for member in members[: args.servers]:
         simulator.add_server(member.id, f"{member.username}'s server")
-    url = await simulator.start(args.host, args.port)
-    try:
-        print(f"{args.flavor.title()} simulator on {url} with {len(simulator.users)} users (state is lost on exit)")
-        print(f"Admin application key (user {simulator.admin.username}, root admin): {simulator.admin_key}")
+
+    def welcome(url: str) -> Iterator[str]:
+        yield f"{args.flavor.title()} simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
+        yield f"Admin application key (user {simulator.admin.username}, root admin): {simulator.admin_key}"
         if members:
             member = members[0]
             client_key = simulator.create_client_key(member.id)
-            print(f"Client key of {member.username} (id {member.id}, not an admin): {client_key}")
-        print(
+            yield f"Client key of {member.username} (id {member.id}, not an admin): {client_key}"
+        yield (
             f'Try: curl -H "Authorization: Bearer {simulator.admin_key}" -H "Accept: application/json" '
             f"{url}/api/application/users"
         )
-        print("Press Ctrl-C to stop.", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await simulator.close()
+
+    await serve_until_stopped(simulator, args.host, args.port, welcome)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Run by hand: `python -m tests.fakes.pterodactyl_legacy --port 8080 [--users 50] 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -40,12 +39,11 @@ import hmac
 import ipaddress
 import itertools
 import json
-import logging
 import re
 import secrets
 import string
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -56,6 +54,7 @@ from aiohttp import web
 
 from tests.fakes import laravel
 from tests.fakes.laravel import Faults, HttpError, RecordedRequest, json_response
+from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
 
 __all__ = ["Faults", "LegacyPterodactylSimulator", "RecordedRequest", "SimKey", "SimServer", "SimUser"]
 
@@ -274,7 +273,7 @@ def _is_php_numeric(value: str) -> bool:
 # --- The simulator -------------------------------------------------------------------------------------------------
 
 
-class LegacyPterodactylSimulator:
+class LegacyPterodactylSimulator(LoopbackServer):
     """A stateful 0.5 panel: users, servers and key pairs live in memory for the simulator's life.
 
     `api_key` is what a hosting company puts in PANEL_API_KEY for this panel kind: `<public>:<secret>`.
@@ -288,6 +287,7 @@ class LegacyPterodactylSimulator:
         create_returns_id: bool = True,
         seen_scheme: str | None = None,
     ) -> None:
+        super().__init__()
         if delete_refusal_status not in (422, 503):
             raise ValueError("delete_refusal_status must be 503 (the seed) or 422 (the 0.5 source)")
         self.page_size = page_size  # Eloquent's paginate() size; the API has no per_page parameter
@@ -299,15 +299,12 @@ class LegacyPterodactylSimulator:
         self.faults = Faults()
         self.requests: list[RecordedRequest] = []
         self.record_requests = True
-        self.access_log = False
-        self.url = ""
         self.users: dict[int, SimUser] = {}
         self.servers: dict[int, SimServer] = {}
         self._keys: dict[str, SimKey] = {}
         self._emails: dict[str, int] = {}  # casefolded email → id: MySQL's `_ci` collation for unique and lookups
         self._last_user_id = 0
         self._server_ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
         self._router = laravel.Router()
         self._actions: dict[str, Callable[[web.Request, dict[str, str], bytes], web.StreamResponse]] = {}
         self._register_routes()
@@ -315,37 +312,6 @@ class LegacyPterodactylSimulator:
         self.app.router.add_route("*", "/{path:.*}", self._dispatch)
         self.admin = self.add_user(username="admin", email="admin@example.com", root_admin=True)
         self.api_key = self.create_key()
-
-    # --- Lifetime --------------------------------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
-        options: dict[str, Any] = {} if self.access_log else {"access_log": None}
-        runner = web.AppRunner(self.app, shutdown_timeout=0.25, **options)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{bound_port}"
-        return self.url
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> LegacyPterodactylSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # --- Control API -----------------------------------------------------------------------------------------------
 
@@ -707,45 +673,30 @@ def _ip_allowed(remote: str, allowed: Iterable[str]) -> bool:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.pterodactyl_legacy",
-        description="Serve an in-memory Pterodactyl 0.5 panel (the HMAC-signed /api/users API).",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--users", type=int, default=50, help="ordinary users to seed besides the admin")
-    parser.add_argument(
-        "--servers",
-        type=int,
-        default=0,
-        help="give the first N seeded users a server, so the panel refuses to delete them",
+    parser = command_line(
+        "python -m tests.fakes.pterodactyl_legacy",
+        "Serve an in-memory Pterodactyl 0.5 panel (the HMAC-signed /api/users API).",
     )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+    run_by_hand(serve(parse_args(argv)))
 
 
 async def serve(args: argparse.Namespace) -> None:
     simulator = LegacyPterodactylSimulator()
-    simulator.access_log = True
     simulator.record_requests = False
     members = simulator.seed_users(args.users)
     for member in members[: args.servers]:
         simulator.add_server(member.id, f"{member.email}'s server")
-    url = await simulator.start(args.host, args.port)
-    try:
-        print(f"Pterodactyl 0.5 simulator on {url} with {len(simulator.users)} users (state is lost on exit)")
-        print(f"PANEL_KIND=pterodactyl-legacy PANEL_URL={url} PANEL_API_KEY={simulator.api_key}")
-        print("Requests must be signed (Authorization: Bearer <public>.<base64 HMAC-SHA256 of URL + body>).")
-        print("Press Ctrl-C to stop.", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await simulator.close()
+
+    def welcome(url: str) -> Iterator[str]:
+        yield f"Pterodactyl 0.5 simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
+        yield f"PANEL_KIND=pterodactyl-legacy PANEL_URL={url} PANEL_API_KEY={simulator.api_key}"
+        yield "Requests must be signed (Authorization: Bearer <public>.<base64 HMAC-SHA256 of URL + body>)."
+
+    await serve_until_stopped(simulator, args.host, args.port, welcome)
 
 
 if __name__ == "__main__":
