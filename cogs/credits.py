@@ -123,7 +123,7 @@ class Credits(commands.GroupCog, group_name="credits", group_description="Panel 
                     )
                 updated = await client.change_credits(account.id, float(sign * amount))
                 change.details["after"] = updated.credits
-            told = await self._tell_member(panel_name, updated, sign * amount, interaction.user.id, reason)
+            told = await self._tell_member(notices, panel_name, updated, sign * amount, interaction.user.id, reason)
         verb = "Added" if sign > 0 else "Removed"
         lines = [
             f"{verb} {show_credits(str(amount))} credits {'to' if sign > 0 else 'from'} **{safe(updated.username)}**. "
@@ -134,10 +134,15 @@ class Credits(commands.GroupCog, group_name="credits", group_description="Panel 
         await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _tell_member(
-        self, panel_name: str, account: PanelUser, delta: Decimal, actor_id: int, reason: str | None
+        self,
+        notices: Notifications | None,
+        panel_name: str,
+        account: PanelUser,
+        delta: Decimal,
+        actor_id: int,
+        reason: str | None,
     ) -> str | None:
         link = await self.bot.links.get_for_account(panel_name, account.id)
-        notices: Notifications | None = self.bot.get_cog("Notifications")  # type: ignore[assignment]
         if link is None or notices is None:
             return "The account is not linked to a Discord member, so nobody was told." if delta > 0 else None
         queued = await notices.observe(

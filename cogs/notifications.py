@@ -57,7 +57,8 @@ class SweepReport:
 
 
 class Notifications(commands.GroupCog, group_name="notifications", group_description="Messages from the bot"):
-    # Seconds between retries of notices that could not be delivered yet.
+    # Seconds the idle sender waits before looking again for notices whose next try has come (a new notice wakes
+    # it at once).
     retry_interval = 30.0
     retry_first = 30.0  # seconds before the second try of a failed notice; doubling up to `retry_longest`
     retry_longest = 3600.0

@@ -197,9 +197,7 @@ async def unlink_deleted_account(interaction: discord.Interaction[PanelDesk], *,
     """The linked account was deleted: its link ends like any other (audited, role taken back)."""
     bot = interaction.client
     await bot.links.unlink_account(panel_name, link.panel_user_id, reason="account deleted")
-    change = Change("link.remove", panel_name, target_label=link.panel_username, target_discord_id=link.discord_id)
-    change.details.update(reason="account deleted", method=link.method.value, panel_user_id=link.panel_user_id)
-    await record(bot, interaction.user.id, change, AuditOutcome.OK)
+    await _record_unlink(bot, interaction.user.id, link, "account deleted")
     await revoke_linked_role_if_unlinked(bot, interaction.guild, link.discord_id)
 
 
@@ -207,10 +205,15 @@ async def unlink_departed_member(bot: PanelDesk, member: discord.Member) -> None
     """ON_MEMBER_LEAVE=unlink: the member left the server, so their links end (audited as the bot's doing)."""
     for link in await bot.links.links_of_member(member.id):
         await bot.links.unlink_member(link.panel, member.id, reason="left the server")
-        change = Change("link.remove", link.panel, target_label=link.panel_username, target_discord_id=member.id)
-        change.details.update(reason="left the server", method=link.method.value, panel_user_id=link.panel_user_id)
-        await record(bot, None, change, AuditOutcome.OK)
+        await _record_unlink(bot, None, link, "left the server")
         await clear_external_id(bot, link.panel, link)
+
+
+async def _record_unlink(bot: PanelDesk, actor_id: int | None, link: Link, reason: str) -> None:
+    """The audit row of an unlink nobody ran /unlink for, with the same details as `remove_link` writes."""
+    change = Change("link.remove", link.panel, target_label=link.panel_username, target_discord_id=link.discord_id)
+    change.details.update(reason=reason, method=link.method.value, panel_user_id=link.panel_user_id)
+    await record(bot, actor_id, change, AuditOutcome.OK)
 
 
 async def grant_linked_role(bot: PanelDesk, guild: discord.Guild | None, discord_id: int) -> str | None:

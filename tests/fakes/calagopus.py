@@ -20,7 +20,6 @@ Run by hand: `python -m tests.fakes.calagopus --port 8080 [--users 50]`.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import ipaddress
 import itertools
 import json
@@ -40,6 +39,7 @@ from aiohttp import web
 
 from tests.fakes.laravel import Faults, RecordedRequest, front_door
 from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
+from tests.fakes.passwords import hash_password, password_matches
 
 __all__ = [
     "DEFAULT_LANGUAGES",
@@ -178,19 +178,11 @@ class SimUser:
         return self.password_hash is not None
 
     def set_password(self, password: str | None) -> None:
-        """A salted SHA-256 instead of the panel's bcrypt, so thousands of users seed in milliseconds."""
-        if password is None:
-            self.password_hash = None
-            return
-        salt = secrets.token_hex(8)
-        self.password_hash = f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
+        self.password_hash = None if password is None else hash_password(password)
 
     def password_matches(self, password: str) -> bool:
         """Lets a test check what a request did to the password without the API ever echoing it."""
-        if self.password_hash is None:
-            return False
-        _, salt, digest = self.password_hash.split("$")
-        return hashlib.sha256((salt + password).encode()).hexdigest() == digest
+        return password_matches(self.password_hash, password)
 
 
 @dataclass(eq=False, slots=True)

@@ -24,7 +24,6 @@ Run by hand: `python -m tests.fakes.ctrlpanel --port 8081 [--version 1.1] [--use
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import math
 import re
@@ -42,6 +41,7 @@ from aiohttp import web
 from tests.fakes import laravel
 from tests.fakes.laravel import FieldError, HttpError, RecordedRequest, ValidationFailed, json_response
 from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
+from tests.fakes.passwords import hash_password, password_matches
 
 __all__ = [
     "CtrlPanelSimulator",
@@ -194,10 +194,6 @@ def _plain(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _hash(salt: str, password: str) -> str:
-    return hashlib.sha256((salt + password).encode()).hexdigest()
-
-
 @dataclass(eq=False, slots=True)
 class SimUser:
     """A CtrlPanel user. `credits` is in display units here; each version shows it its own way."""
@@ -223,15 +219,11 @@ class SimUser:
     updated_at: datetime = field(default_factory=_now)
 
     def set_password(self, password: str) -> None:
-        salt = secrets.token_hex(8)
-        self.password_hash = f"{salt}${_hash(salt, password)}"
+        self.password_hash = hash_password(password)
 
     def password_matches(self, password: str) -> bool:
         """Lets a test check what the API did to the password without the API ever showing it."""
-        if self.password_hash is None:
-            return False
-        salt, digest = self.password_hash.split("$")
-        return _hash(salt, password) == digest
+        return password_matches(self.password_hash, password)
 
 
 @dataclass(eq=False, slots=True)

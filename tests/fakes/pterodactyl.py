@@ -34,6 +34,7 @@ from aiohttp import web
 from tests.fakes import laravel
 from tests.fakes.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
 from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
+from tests.fakes.passwords import hash_password, password_matches
 
 __all__ = ["Faults", "PterodactylSimulator", "RecordedRequest", "SimKey", "SimRole", "SimServer", "SimUser"]
 
@@ -173,15 +174,11 @@ class SimUser:
         object.__setattr__(self, name, value)
 
     def set_password(self, password: str) -> None:
-        salt = secrets.token_hex(8)
-        self.password_hash = f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
+        self.password_hash = hash_password(password)
 
     def password_matches(self, password: str) -> bool:
         """Lets a test check what a PATCH did to the password without the API ever echoing it."""
-        if self.password_hash is None:
-            return False
-        _, salt, digest = self.password_hash.split("$")
-        return hashlib.sha256((salt + password).encode()).hexdigest() == digest
+        return password_matches(self.password_hash, password)
 
 
 @dataclass(eq=False, slots=True)

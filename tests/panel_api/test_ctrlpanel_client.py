@@ -31,6 +31,7 @@ from panel_api import (
 )
 from tests.conftest import FAST
 from tests.fakes.ctrlpanel import CtrlPanelSimulator
+from tests.panel_api.test_seed_examples import CTRLPANEL_REFERENCE_USER
 
 VERSIONS = ("0.9", "1.0", "1.1", "1.2")
 SNOWFLAKE = 123456789012345678
@@ -654,28 +655,7 @@ def test_seed_000_shows_no_bodies_so_the_reference_example_stands_in() -> None:
     """Seed 000 documents parameters only; the 1.2.0 example of the reference (A.6) is what an answer looks like."""
     assert "```json" not in seed_000() and "{" not in seed_000()
     example = {
-        "data": [
-            {
-                "id": 7,
-                "name": "alice",
-                "email": "alice@example.com",
-                "credits": 150,
-                "server_limit": 2,
-                "pterodactyl_id": "12",
-                "avatar": None,
-                "ip": "203.0.113.5",
-                "suspended": 0,
-                "referral_code": "Ab3dEf9h",
-                "email_verified_reward": True,
-                "discord_verified_at": "2026-01-02 10:00:00",
-                "last_seen": "2026-04-20T09:00:00.000000Z",
-                "email_verified_at": "2026-01-02T09:59:00.000000Z",
-                "created_at": "2026-01-02 09:58:00",
-                "updated_at": "2026-04-20 09:00:00",
-                "servers_count": 1,
-                "discord_user": {"id": "123456789012345678", "username": "alice", "user_id": 7},
-            }
-        ],
+        "data": [CTRLPANEL_REFERENCE_USER],
         "links": {"first": "https://panel.example/api/users?page=1", "last": None, "prev": None, "next": None},
         "meta": {"current_page": 1, "from": 1, "last_page": 1, "links": [], "per_page": 50, "to": 1, "total": 1},
     }
