@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs.common.errors import PanelDeskTree
+from cogs.common.pager import OpenLists
 from cogs.common.text import NO_MENTIONS
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
 from panel_api import PanelRegistry, create_client
@@ -72,6 +73,7 @@ class PanelDesk(commands.Bot):
     ledger: CreditLedger
     link_requests: LinkRequests
     proof_failures: ProofFailures
+    open_lists: OpenLists
 
     def __init__(self, settings: Settings, panels: PanelRegistry, database: Database) -> None:
         intents = discord.Intents.default()
@@ -96,6 +98,7 @@ class PanelDesk(commands.Bot):
         self.ledger = CreditLedger(database)
         self.link_requests = LinkRequests(database)
         self.proof_failures = ProofFailures(database)
+        self.open_lists = OpenLists()
 
     async def setup_hook(self) -> None:
         await self.sync_commands()

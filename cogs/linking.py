@@ -22,7 +22,8 @@ from storage import AuditOutcome, LinkMethod, LinkRequest, RequestStatus
 
 from .common.auditing import Change, record
 from .common.checks import Access, NotAllowed, member_access, require
-from .common.errors import UserFacingError, log_unexpected, reply_for, send_ephemeral
+from .common.errors import UserFacingError, report_error
+from .common.forms import submitted_value
 from .common.linking import (
     create_link,
     ensure_may_link,
@@ -74,13 +75,20 @@ MODAL_TIMEOUT = 15 * 60
 
 
 class ProofModal(discord.ui.Modal):
-    """Shared error handling: a failed submission answers privately, like a failed command."""
+    """One member's proof form, opened from one press of theirs.
+
+    Never given a fixed custom id (see cogs/common/forms.py): discord.py generates one per modal, so two members'
+    open forms never replace each other, and each submission is read from its own interaction.
+    """
+
+    def __init__(self, cog: Linking, panel_name: str, client: PanelClient) -> None:
+        super().__init__(timeout=MODAL_TIMEOUT)
+        self.cog = cog
+        self.panel_name = panel_name
+        self.client = client
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        message, reference = reply_for(error)
-        if reference is not None:
-            log_unexpected(reference, f"modal {self.custom_id}", interaction, error)
-        await send_ephemeral(interaction, message)
+        await report_error(interaction, error, f"modal {type(self).__name__}")
 
 
 class KeyModal(ProofModal, title="Link with a client API key"):
@@ -92,20 +100,17 @@ class KeyModal(ProofModal, title="Link with a client API key"):
         max_length=255,
     )
 
-    def __init__(self, cog: Linking, panel_name: str, client: PanelClient) -> None:
-        super().__init__(custom_id="link:key-modal", timeout=MODAL_TIMEOUT)
-        self.cog = cog
-        self.panel_name = panel_name
-        self.client = client
-
     async def on_submit(self, interaction: discord.Interaction[PanelDesk]) -> None:
         # The key is used for one request to the panel, asking whose key it is, and goes no further: it is not
         # stored, logged or echoed, and the modal holding it is dropped when this returns.
+        key = submitted_value(interaction, "key").strip()
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = interaction.client
         await ensure_may_link(bot, self.panel_name, interaction.user)
+        if not key:
+            raise UserFacingError("Paste the client API key you created on the panel.")
         try:
-            account = await self.client.account_for_key(self.key.value)
+            account = await self.client.account_for_key(key)
         except (Unauthorized, PanelForbidden, NotFound) as refused:
             left = await proof_failed(bot, interaction.user.id, "client key refused")
             raise UserFacingError(f"{refused.message} {left}") from None
@@ -117,19 +122,14 @@ class EmailModal(ProofModal, title="Ask staff to link your account"):
         label="Your panel account's email address", custom_id="email", min_length=3, max_length=191
     )
 
-    def __init__(self, cog: Linking, panel_name: str, client: PanelClient) -> None:
-        super().__init__(custom_id="link:email-modal", timeout=MODAL_TIMEOUT)
-        self.cog = cog
-        self.panel_name = panel_name
-        self.client = client
-
     async def on_submit(self, interaction: discord.Interaction[PanelDesk]) -> None:
+        email = submitted_value(interaction, "email").strip()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.cog.request_staff_link(interaction, self.panel_name, self.client, self.email.value.strip())
+        await self.cog.request_staff_link(interaction, self.panel_name, self.client, email)
 
 
 class RequestDecision(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"linkreq:(?P<action>approve|deny):(?P<id>\d+)"
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"linkreq:(?P<action>approve|deny):(?P<id>\d{1,18})"
 ):
     """Approve/Deny on a request in the staff channel. The custom id carries the request, so the buttons keep
     working after the bot restarts."""
@@ -158,10 +158,7 @@ class RequestDecision(
         try:
             await cog.decide_request(interaction, self.request_id, approve=self.action == "approve")
         except Exception as error:  # the tree's handler does not see component callbacks
-            message, reference = reply_for(error)
-            if reference is not None:
-                log_unexpected(reference, f"link request {self.request_id}", interaction, error)
-            await send_ephemeral(interaction, message)
+            await report_error(interaction, error, f"link request {self.request_id}")
 
 
 def request_view(request_id: int) -> discord.ui.View:

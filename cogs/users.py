@@ -25,9 +25,10 @@ from .common.checks import Access, require
 from .common.embeds import FIELD_LABELS, show_value, user_embed, user_line
 from .common.errors import UserFacingError
 from .common.linking import create_link, unlink_deleted_account
+from .common.pager import PageTurn, pager_view
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
-from .common.views import ConfirmView, PagerView
+from .common.views import ConfirmView
 
 if TYPE_CHECKING:
     from bot import PanelDesk
@@ -38,13 +39,19 @@ PAGE_SIZE = 10
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class Users(commands.GroupCog, group_name="user", group_description="Manage the panel's user accounts"):
-    # Seconds before Confirm/Cancel and Previous/Next stop answering.
+    # Seconds before Confirm/Cancel stop answering, and before a list's Previous/Next say it expired.
     confirm_timeout = 60.0
-    pager_timeout = 180.0
+    pager_lifetime = 15 * 60.0
 
     def __init__(self, bot: PanelDesk) -> None:
         self.bot = bot
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(PageTurn)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(PageTurn)
 
     # --- looking -------------------------------------------------------------------------------------------------
 
@@ -78,16 +85,9 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         if total_pages <= 1:
             await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        view = PagerView(
-            render,
-            author_id=interaction.user.id,
-            page=min(page, total_pages),
-            total_pages=total_pages,
-            timeout=self.pager_timeout,
-        )
-        view.message = await interaction.followup.send(
-            embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
-        )
+        token = self.bot.open_lists.open(interaction.user.id, render, lifetime=self.pager_lifetime)
+        view = pager_view(token, min(page, total_pages), total_pages)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="info", description="Show every detail of one panel account")
     @app_commands.describe(user=USER_HELP, panel=PANEL_HELP)

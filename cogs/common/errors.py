@@ -93,10 +93,18 @@ def log_unexpected(reference: str, where: str, interaction: discord.Interaction,
     )
 
 
+async def report_error(interaction: discord.Interaction, error: BaseException, where: str) -> None:
+    """Tell the member privately what went wrong; log unexpected errors under the reference they are given.
+
+    The tree's handler only sees commands: buttons, dynamic items and modals call this themselves.
+    """
+    message, reference = reply_for(error)
+    if reference is not None:
+        log_unexpected(reference, where, interaction, error)
+    await send_ephemeral(interaction, message)
+
+
 class PanelDeskTree(app_commands.CommandTree["PanelDesk"]):
     async def on_error(self, interaction: discord.Interaction[PanelDesk], error: app_commands.AppCommandError) -> None:
-        message, reference = reply_for(error)
-        if reference is not None:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log_unexpected(reference, f"/{command}", interaction, error)
-        await send_ephemeral(interaction, message)
+        command = interaction.command.qualified_name if interaction.command else "?"
+        await report_error(interaction, error, f"/{command}")

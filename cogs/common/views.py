@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
 
 import discord
 
-from .errors import log_unexpected, reply_for, send_ephemeral
+from .errors import report_error
 from .text import NO_MENTIONS
 
 
@@ -18,6 +17,12 @@ class InvokerView(discord.ui.View):
         super().__init__(timeout=timeout)
         self.author_id = author_id
         self.message: discord.InteractionMessage | discord.WebhookMessage | None = None
+        # discord.py routes a press by (message id, custom id), and by custom id alone when it never learnt the
+        # message's id (a reply whose callback answer did not carry the message): there, two members' views
+        # with the same readable ids would answer each other's presses. The view's own id makes each unique.
+        for item in self.children:
+            if isinstance(item, discord.ui.Button | discord.ui.Select) and item.custom_id:
+                item.custom_id = f"{item.custom_id}:{self.id}"
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.author_id:
@@ -28,10 +33,7 @@ class InvokerView(discord.ui.View):
         return False
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item) -> None:
-        message, reference = reply_for(error)
-        if reference is not None:
-            log_unexpected(reference, f"button {getattr(item, 'custom_id', '?')}", interaction, error)
-        await send_ephemeral(interaction, message)
+        await report_error(interaction, error, f"button {getattr(item, 'custom_id', '?')}")
 
     def disable_all(self) -> None:
         for item in self.children:
@@ -70,37 +72,3 @@ class ConfirmView(InvokerView):
         # Acknowledge by greying the buttons at once; the caller then edits the message with the outcome.
         await interaction.response.edit_message(view=self)
         self.stop()
-
-
-PageRenderer = Callable[[int], Awaitable[tuple[discord.Embed, int]]]
-
-
-class PagerView(InvokerView):
-    """Previous / Next over pages that `render(page)` builds on demand, returning (embed, total_pages)."""
-
-    def __init__(self, render: PageRenderer, *, author_id: int, page: int, total_pages: int, timeout: float = 180.0):
-        super().__init__(author_id=author_id, timeout=timeout)
-        self.render = render
-        self.page = page
-        self.total_pages = total_pages
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
-        self.previous.disabled = self.page <= 1
-        self.next.disabled = self.page >= self.total_pages
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, custom_id="page:previous")
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
-        await self._show(interaction, self.page - 1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, custom_id="page:next")
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
-        await self._show(interaction, self.page + 1)
-
-    async def _show(self, interaction: discord.Interaction, page: int) -> None:
-        # The panel may be slow: acknowledge first, then edit, so Discord's 3-second window never lapses.
-        await interaction.response.defer()
-        embed, self.total_pages = await self.render(page)
-        self.page = min(max(1, page), max(1, self.total_pages))
-        self._update_buttons()
-        await interaction.edit_original_response(embed=embed, view=self, allowed_mentions=NO_MENTIONS)

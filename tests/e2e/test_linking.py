@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ async def choose_proof(desk: Desk, member: int) -> RecordedMessage:
 
 async def link_with_key(desk: Desk, member: int, key: str) -> RecordedMessage:
     choice = await choose_proof(desk, member)
-    opened = await desk.discord.press(choice, "link:key", user=member)
+    opened = await desk.discord.click(choice, "Use a client API key", user=member)
     await opened.wait_for(1)
     submitted = await desk.discord.submit_modal(opened, {"key": key}, user=member)
     return await submitted.wait_for_message()
@@ -30,7 +31,7 @@ async def link_with_key(desk: Desk, member: int, key: str) -> RecordedMessage:
 
 async def ask_staff(desk: Desk, member: int, email: str) -> RecordedMessage:
     choice = await choose_proof(desk, member)
-    opened = await desk.discord.press(choice, "link:staff", user=member)
+    opened = await desk.discord.click(choice, "Ask staff", user=member)
     await opened.wait_for(1)
     submitted = await desk.discord.submit_modal(opened, {"email": email}, user=member)
     return await submitted.wait_for_message()
@@ -69,7 +70,7 @@ async def test_external_id_naming_the_member_links_without_input(desk: Desk) -> 
 
 async def test_without_automatic_proof_the_member_chooses(desk: Desk) -> None:
     choice = await choose_proof(desk, MEMBER)
-    assert choice.ephemeral and choice.custom_ids() == ["link:key", "link:staff"]
+    assert choice.ephemeral and choice.button_labels() == ["Use a client API key", "Ask staff"]
     assert "Use a client API key" in choice.content and "Account → API Credentials" in choice.content
 
 
@@ -136,7 +137,7 @@ async def test_two_members_racing_for_one_account(desk_with: DeskFactory) -> Non
     forms = []
     for member in (MEMBER, OTHER_MEMBER):
         choice = await choose_proof(desk, member)
-        opened = await desk.discord.press(choice, "link:key", user=member)
+        opened = await desk.discord.click(choice, "Use a client API key", user=member)
         await opened.wait_for(1)
         forms.append((opened, member))
     submitted = await asyncio.gather(*(desk.discord.submit_modal(f, {"key": key}, user=m) for f, m in forms))
@@ -146,6 +147,72 @@ async def test_two_members_racing_for_one_account(desk_with: DeskFactory) -> Non
     holder = await desk.bot.links.get_for_account("main", str(account.id))
     assert holder is not None and holder.discord_id in (MEMBER, OTHER_MEMBER)
     assert len([m for m in (MEMBER, OTHER_MEMBER) if await desk.bot.links.get_for_member("main", m)]) == 1
+
+
+async def open_key_form(desk: Desk, member: int) -> InteractionRecord:
+    choice = await choose_proof(desk, member)
+    opened = await desk.discord.click(choice, "Use a client API key", user=member)
+    await opened.wait_for(1)
+    return opened
+
+
+THIRD_MEMBER = 7_100_000_000_000_000_104
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one after another", "all at once"])
+async def test_open_key_forms_of_several_members_never_mix(desk_with: DeskFactory, together: bool) -> None:
+    """Each member's submission is proof for that member only: whatever order the forms are submitted in, each
+    ends linked to the account of the key they typed, or refused, and every submission is answered."""
+    desk = await desk_with(link_cooldown_hours=0, link_attempts=100)
+    desk.guild.add_member(THIRD_MEMBER, "tess")
+    first = desk.panel.add_user(username="firstacct", email="f@example.com")
+    second = desk.panel.add_user(username="secondacct", email="s@example.com")
+    typed = {
+        MEMBER: desk.panel.create_client_key(first.id),
+        OTHER_MEMBER: desk.panel.create_client_key(second.id),
+        THIRD_MEMBER: "ptlc_" + "w" * 43,  # a key of nobody's
+    }
+    expected = {MEMBER: str(first.id), OTHER_MEMBER: str(second.id), THIRD_MEMBER: None}
+    orders = list(itertools.permutations(typed)) if not together else [tuple(typed)] * 3
+    for order in orders:
+        forms = {member: await open_key_form(desk, member) for member in typed}  # every form open at once
+        if together:
+            submitted = await asyncio.gather(
+                *(desk.discord.submit_modal(forms[m], {"key": typed[m]}, user=m) for m in order)
+            )
+            answers = dict(zip(order, [await record.wait_for_message() for record in submitted], strict=True))
+        else:
+            answers = {}
+            for member in order:
+                record = await desk.discord.submit_modal(forms[member], {"key": typed[member]}, user=member)
+                answers[member] = await record.wait_for_message()
+        for member, account_id in expected.items():
+            link = await desk.bot.links.get_for_member("main", member)
+            if account_id is None:
+                assert link is None and "did not accept that key" in answers[member].content, order
+            else:
+                assert link is not None and link.panel_user_id == account_id, order
+                assert "Linked to **" in answers[member].content, order
+                await desk.bot.links.unlink_member("main", member, reason="next round")
+
+
+async def test_open_email_forms_of_two_members_ask_for_their_own_accounts(desk: Desk) -> None:
+    mine = desk.panel.add_user(username="mine", email="mine@example.com")
+    theirs = desk.panel.add_user(username="theirs", email="theirs@example.com")
+    forms = {}
+    for member in (MEMBER, OTHER_MEMBER):
+        choice = await choose_proof(desk, member)
+        forms[member] = await desk.discord.click(choice, "Ask staff", user=member)
+        await forms[member].wait_for(1)
+    emails = {MEMBER: "mine@example.com", OTHER_MEMBER: "theirs@example.com"}
+    submitted = await asyncio.gather(
+        *(desk.discord.submit_modal(forms[m], {"email": emails[m]}, user=m) for m in (OTHER_MEMBER, MEMBER))
+    )
+    for record in submitted:
+        assert "Your request was sent to staff" in (await record.wait_for_message()).content
+    requests = {m: await desk.bot.link_requests.pending_for_member("main", m) for m in (MEMBER, OTHER_MEMBER)}
+    assert requests[MEMBER].panel_user_id == str(mine.id)
+    assert requests[OTHER_MEMBER].panel_user_id == str(theirs.id)
 
 
 # --- asking staff --------------------------------------------------------------------------------------------
@@ -225,7 +292,7 @@ async def test_unlink_after_confirmation_takes_the_role_back(desk: Desk) -> None
     record = await desk.run("unlink", by=MEMBER)
     prompt = await record.wait_for_message(lambda m: bool(m.buttons()))
     assert "Unlink **billing**" in prompt.content and "after 24 hours" in prompt.content
-    await desk.discord.press(prompt, "confirm", user=MEMBER)
+    await desk.discord.click(prompt, "Unlink", user=MEMBER)
     await record.wait_for_message(lambda m: m.content == "Unlinked.")
     assert await desk.bot.links.get_for_member("main", MEMBER) is None
     assert desk.discord.role_changes[-1][:4] == (GUILD, MEMBER, LINKED_ROLE, False)
@@ -241,7 +308,7 @@ async def test_unlink_cancelled_or_unanswered_keeps_the_link(desk: Desk, monkeyp
     await desk.reply("link", by=MEMBER)
     record = await desk.run("unlink", by=MEMBER)
     prompt = await record.wait_for_message(lambda m: bool(m.buttons()))
-    await desk.discord.press(prompt, "cancel", user=MEMBER)
+    await desk.discord.click(prompt, "Cancel", user=MEMBER)
     cancelled = await record.wait_for_message(lambda m: not m.buttons())
     assert "still linked" in cancelled.content.lower() or "cancelled" in cancelled.content.lower()
     monkeypatch.setattr(desk.bot.get_cog("Linking"), "confirm_timeout", 0.3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -71,26 +72,51 @@ async def test_list_pages_with_buttons_only_the_invoker_may_press(desk: Desk) ->
     record = await desk.run("user list", by=STAFF)
     first = await record.wait_for_message()
     assert first.ephemeral and "page 1 of 3 · 25 users" in first.text()
-    assert first.custom_ids() == ["page:previous", "page:next"]
-    assert first.component("page:previous").get("disabled") is True
+    assert first.button_labels() == ["Previous", "Next"]
+    assert first.button("Previous").get("disabled") is True
 
     with pytest.raises(ValueError, match="ephemeral"):  # Discord shows the message, buttons and all, to no one else
-        await desk.discord.press(first, "page:next", user=ADMIN)
+        await desk.discord.click(first, "Next", user=ADMIN)
 
-    turn = await desk.discord.press(first, "page:next", user=STAFF)
+    turn = await desk.discord.click(first, "Next", user=STAFF)
     await turn.wait_for(2)
     page_two = desk.discord.message(first.id)
     assert "page 2 of 3" in page_two.text()
-    assert page_two.component("page:previous").get("disabled") is False
+    assert page_two.button("Previous").get("disabled") is False
 
 
-async def test_list_buttons_stop_after_the_timeout(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(desk.bot.get_cog("Users"), "pager_timeout", 0.3)
+async def test_an_expired_list_says_so_when_pressed(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(desk.bot.get_cog("Users"), "pager_lifetime", 0.2)
     desk.panel.seed_users(15)
     record = await desk.run("user list", by=STAFF)
     message = await record.wait_for_message()
-    greyed = await record.wait_for_message(lambda m: all(b.get("disabled") for b in m.buttons()), timeout=3)
-    assert greyed.id == message.id
+    edits = len(desk.discord.message(message.id).history)
+    await asyncio.sleep(0.5)
+    assert len(desk.discord.message(message.id).history) == edits  # expiry alone edits nothing
+    turn = await desk.discord.click(message, "Next", user=STAFF)
+    [answer] = await turn.wait_for(1)
+    assert answer.kind == "update"
+    expired = desk.discord.message(message.id)
+    assert expired.content.startswith("This list has expired") and expired.buttons() == []
+    assert "page 1 of 2" in expired.text()  # the page shown stays readable
+    assert len(desk.bot.open_lists) == 0
+
+
+async def test_lists_of_several_staff_page_independently(desk: Desk) -> None:
+    desk.panel.seed_users(29)  # 30 with the admin: 3 pages of 10
+    first = await desk.reply("user list", by=STAFF)
+    second = await desk.reply("user list", by=ADMIN)
+    turns = await asyncio.gather(
+        desk.discord.click(first, "Next", user=STAFF), desk.discord.click(second, "Next", user=ADMIN)
+    )
+    for turn in turns:
+        await turn.wait_for(2)
+    assert "page 2 of 3" in desk.discord.message(first.id).text()
+    assert "page 2 of 3" in desk.discord.message(second.id).text()
+    again = await desk.discord.click(desk.discord.message(first.id), "Next", user=STAFF)
+    await again.wait_for(2)
+    assert "page 3 of 3" in desk.discord.message(first.id).text()
+    assert "page 2 of 3" in desk.discord.message(second.id).text()
 
 
 async def test_list_search_and_empty_result(desk: Desk) -> None:
@@ -267,7 +293,7 @@ async def test_edit_to_a_taken_username(desk: Desk) -> None:
 async def confirm_prompt(desk: Desk, user: str):
     record = await desk.run("user delete", user=user)
     prompt = await record.wait_for_message(lambda m: bool(m.buttons()))
-    assert prompt.custom_ids() == ["confirm", "cancel"]
+    assert prompt.button_labels() == ["Delete", "Cancel"]
     return record, prompt
 
 
@@ -276,7 +302,7 @@ async def test_delete_confirmed_removes_the_account_and_its_link(desk: Desk) -> 
     await desk.bot.links.link("main", MEMBER, str(user.id), method=LinkMethod.STAFF)
     record, prompt = await confirm_prompt(desk, "leaving")
     assert "cannot be undone" in prompt.text()
-    await desk.discord.press(prompt, "confirm", user=ADMIN)
+    await desk.discord.click(prompt, "Delete", user=ADMIN)
     done = await record.wait_for_message(lambda m: m.content.startswith("Deleted"))
     assert done.content == f"Deleted leaving (#{user.id}). Their link to <@{MEMBER}> was removed."
     assert user.id not in desk.panel.users
@@ -291,7 +317,7 @@ async def test_delete_of_an_account_that_vanished_meanwhile_still_removes_its_li
     await desk.bot.links.link("main", MEMBER, str(user.id), method=LinkMethod.STAFF)
     record, prompt = await confirm_prompt(desk, "leaving")
     del desk.panel.users[user.id]  # another admin deletes it on the panel while the question is open
-    await desk.discord.press(prompt, "confirm", user=ADMIN)
+    await desk.discord.click(prompt, "Delete", user=ADMIN)
     done = await record.wait_for_message(lambda m: m.content.startswith("Already gone"))
     assert done.content == f"Already gone from the panel: leaving (#{user.id}). Their link to <@{MEMBER}> was removed."
     assert await desk.bot.links.get_for_member("main", MEMBER) is None
@@ -303,9 +329,9 @@ async def test_delete_cancelled_or_pressed_by_someone_else(desk: Desk) -> None:
     user = desk.panel.add_user(username="staying", email="staying@example.com")
     record, prompt = await confirm_prompt(desk, "staying")
     with pytest.raises(ValueError, match="ephemeral"):  # nobody else can even see the prompt
-        await desk.discord.press(prompt, "confirm", user=STAFF)
+        await desk.discord.click(prompt, "Delete", user=STAFF)
     assert user.id in desk.panel.users
-    await desk.discord.press(prompt, "cancel", user=ADMIN)
+    await desk.discord.click(prompt, "Cancel", user=ADMIN)
     cancelled = await record.wait_for_message(lambda m: m.content.startswith("Cancelled"))
     assert cancelled.buttons() == []
     assert user.id in desk.panel.users
@@ -326,7 +352,7 @@ async def test_delete_refused_while_the_user_owns_servers(desk: Desk) -> None:
     desk.panel.add_server(user.id)
     record, prompt = await confirm_prompt(desk, "owner")
     assert "owns 1 server(s)" in prompt.text()
-    await desk.discord.press(prompt, "confirm", user=ADMIN)
+    await desk.discord.click(prompt, "Delete", user=ADMIN)
     refused = await record.wait_for_message(lambda m: m.content.startswith("The panel refused"))
     assert "still owns servers (1)" in refused.content
     assert user.id in desk.panel.users
@@ -391,7 +417,7 @@ async def test_changes_are_posted_to_the_audit_channel_and_listed(desk: Desk) ->
 async def test_the_audit_of_a_deleted_account_can_still_be_read(desk: Desk) -> None:
     user = desk.panel.add_user(username="gone", email="gone@example.com")
     record, prompt = await confirm_prompt(desk, "gone")
-    await desk.discord.press(prompt, "confirm", user=ADMIN)
+    await desk.discord.click(prompt, "Delete", user=ADMIN)
     await record.wait_for_message(lambda m: m.content.startswith("Deleted"))
     for reference in ("gone", "gone@example.com", str(user.id)):
         about = await desk.reply("audit recent", user=reference)

@@ -95,6 +95,15 @@ class RecordedMessage:
     def buttons(self) -> list[dict[str, Any]]:
         return [c for c in self.walk_components() if c.get("type") == COMPONENT_BUTTON]
 
+    def button_labels(self) -> list[str]:
+        return [button.get("label", "") for button in self.buttons()]
+
+    def button(self, label: str) -> dict[str, Any]:
+        for candidate in self.buttons():
+            if candidate.get("label") == label:
+                return candidate
+        raise KeyError(f"message {self.id} has no button {label!r}; it has {self.button_labels()}")
+
     def custom_ids(self) -> list[str]:
         return [c["custom_id"] for c in self.walk_components() if "custom_id" in c]
 

@@ -330,6 +330,15 @@ class DiscordStandIn:
         data = {"custom_id": custom_id, "component_type": BUTTON}
         return await self._dispatch_component(live, data, user)
 
+    async def click(self, message: RecordedMessage | int, label: str, *, user: int) -> InteractionRecord:
+        """Press the button labelled ``label``, as a person does: by what it says, whatever its custom id."""
+        live = self._visible_message(message, user)
+        matching = [b for b in live.buttons() if b.get("label") == label and "custom_id" in b]
+        if len(matching) != 1:
+            labels = [b.get("label") for b in live.buttons()]
+            raise ValueError(f"message {live.id} has {len(matching)} buttons labelled {label!r}; it has {labels}")
+        return await self.press(live, matching[0]["custom_id"], user=user)
+
     async def select(
         self, message: RecordedMessage | int, custom_id: str, values: list[str], *, user: int
     ) -> InteractionRecord:
