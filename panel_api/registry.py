@@ -28,15 +28,17 @@ class PanelRegistry(Mapping[str, PanelClient]):
     def default(self) -> PanelClient:
         return self._clients[self.default_name]
 
-    def get_panel(self, name: str | None) -> PanelClient:
-        """The named panel, or the default one when `name` is empty."""
-        if not name:
+    def get_panel(self, name: object) -> PanelClient:
+        """The named panel, or the default one when `name` is empty; anything that is not a panel's name (a
+        typo, or a value of the wrong type from a malformed request) is NotFound, naming the panels there are."""
+        if name is None or name == "":
             return self.default
-        try:
-            return self._clients[name]
-        except KeyError:
+        client = self._clients.get(name) if isinstance(name, str) else None
+        if client is None:
             known = ", ".join(self._clients)
-            raise NotFound(f"There is no panel called {name!r}; configured panels: {known}.") from None
+            shown = repr(name)[:40] if isinstance(name, str) else "that"
+            raise NotFound(f"There is no panel called {shown}; configured panels: {known}.")
+        return client
 
     async def close(self) -> None:
         for client in self._clients.values():

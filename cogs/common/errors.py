@@ -21,6 +21,7 @@ from panel_api import (
     ValidationFailed,
 )
 
+from .options import OptionProblem, check_command_data
 from .text import NO_MENTIONS, safe
 
 if TYPE_CHECKING:
@@ -105,6 +106,44 @@ async def report_error(interaction: discord.Interaction, error: BaseException, w
 
 
 class PanelDeskTree(app_commands.CommandTree["PanelDesk"]):
+    async def interaction_check(self, interaction: discord.Interaction[PanelDesk], /) -> bool:
+        """Hold every command and autocomplete to the registered options before discord.py parses them."""
+        autocomplete = interaction.type is discord.InteractionType.autocomplete
+        try:
+            check_command_data(self, interaction.data, guild_id=interaction.guild_id, autocomplete=autocomplete)
+        except OptionProblem as problem:
+            log.info("refused an interaction of %s: %s", interaction.user.id, problem)
+            if autocomplete:
+                await offer_nothing(interaction)
+            else:
+                await send_ephemeral(interaction, str(problem))
+            return False
+        return True
+
+    async def _call(self, interaction: discord.Interaction[PanelDesk]) -> None:
+        # discord.py hands only AppCommandErrors to `on_error`; anything else raised while it parses an interaction
+        # would end in the event loop's handler, and the member would wait for an answer that never comes.
+        try:
+            await super()._call(interaction)
+        except app_commands.AppCommandError:
+            raise
+        except Exception as error:
+            if interaction.type is discord.InteractionType.autocomplete:
+                log.exception("autocomplete failed for %s", interaction.user.id)
+                await offer_nothing(interaction)
+            else:
+                await report_error(interaction, error, "a command")
+
     async def on_error(self, interaction: discord.Interaction[PanelDesk], error: app_commands.AppCommandError) -> None:
         command = interaction.command.qualified_name if interaction.command else "?"
         await report_error(interaction, error, f"/{command}")
+
+
+async def offer_nothing(interaction: discord.Interaction) -> None:
+    """Answer an autocomplete with no suggestions, so Discord's app shows none instead of an error."""
+    if interaction.response.is_done():
+        return
+    try:
+        await interaction.response.autocomplete([])
+    except discord.HTTPException:
+        log.info("could not answer an autocomplete of %s in time", interaction.user.id)

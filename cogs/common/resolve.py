@@ -13,6 +13,7 @@ from discord import app_commands
 from panel_api import Capability, NotFound, PanelClient, PanelError, PanelUser
 
 from .errors import UserFacingError
+from .options import MAX_SNOWFLAKE
 
 if TYPE_CHECKING:
     from bot import PanelDesk
@@ -39,6 +40,8 @@ async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, ref
     if not text:
         raise UserFacingError("Say which user: an id, email, username, external id or a linked @member.")
     member = _MENTION.match(text) or _SNOWFLAKE.match(text)
+    if member and int(member.group(1) if member.re is _MENTION else member.group(0)) > MAX_SNOWFLAKE:
+        raise NotFound(f"No user on the {panel_name} panel has the id, email, username or external id {text!r}.")
     if member:
         discord_id = int(member.group(1) if member.re is _MENTION else member.group(0))
         link = await bot.links.get_for_member(panel_name, discord_id)
@@ -49,7 +52,7 @@ async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, ref
         if found is None:
             raise UserFacingError(f"<@{discord_id}> has no linked account on the {panel_name} panel.")
         return found
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and int(text) <= MAX_SNOWFLAKE:  # no panel numbers its users higher
         try:
             return await client.get_user(text)
         except NotFound:
@@ -71,9 +74,14 @@ async def user_autocomplete(
     """Up to 25 panel users matching what is typed so far; an empty list rather than an error when slow."""
     try:
         _, client = panel_for(interaction, getattr(interaction.namespace, "panel", None))
-        page = await asyncio.wait_for(client.list_users(per_page=25, search=current or None), AUTOCOMPLETE_BUDGET)
+        page = await asyncio.wait_for(
+            client.list_users(per_page=25, search=_typed(current) or None), AUTOCOMPLETE_BUDGET
+        )
     except (PanelError, TimeoutError) as exc:
         log.info("user autocomplete gave up: %s", type(exc).__name__)
+        return []
+    except Exception:  # discord.py would log it and leave Discord's app showing "Loading options failed"
+        log.exception("user autocomplete failed")
         return []
     return [user_choice(user) for user in page.items[:25]]
 
@@ -81,10 +89,16 @@ async def user_autocomplete(
 async def panel_autocomplete(
     interaction: discord.Interaction[PanelDesk], current: str
 ) -> list[app_commands.Choice[str]]:
-    needle = current.casefold()
+    needle = _typed(current).casefold()
     panels = interaction.client.panels
     return [
         app_commands.Choice(name=f"{name} ({client.display_name})", value=name)
         for name, client in panels.items()
         if needle in name.casefold()
     ][:25]
+
+
+def _typed(current: object) -> str:
+    """What the member has typed so far. Discord sends the focused value of a number option as typed, which may
+    be a number or text, so autocomplete never assumes a str."""
+    return current.strip() if isinstance(current, str) else str(current)

@@ -320,6 +320,13 @@ class DiscordStandIn:
         responses = await record.wait_for(1, timeout)
         return responses[0].choices
 
+    async def send_raw(
+        self, kind: int, data: Any, *, user: int, guild: int | None, channel: int | None = None
+    ) -> InteractionRecord:
+        """Dispatch an interaction whose ``data`` is exactly as given, unchecked: what a proxy, a modified client
+        or a future Discord change might send, for tests of how the bot copes."""
+        return await self._dispatch(kind, data, user_id=user, guild_id=guild, channel_id=channel)
+
     async def press(self, message: RecordedMessage | int, custom_id: str, *, user: int) -> InteractionRecord:
         live = self._visible_message(message, user)
         component = self._component(live, custom_id)
