@@ -23,6 +23,7 @@ from cogs.common.errors import PanelDeskTree
 from cogs.common.pager import OpenLists
 from cogs.common.text import NO_MENTIONS
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
+from log_hygiene import protect_logs
 from panel_api import PanelRegistry, create_client
 from settings import Settings, SettingsProblem, load_settings
 from storage import (
@@ -38,23 +39,6 @@ from storage import (
 )
 
 log = logging.getLogger("panel_desk")
-
-
-class DropGatewayPayloads(logging.Filter):
-    """Keeps discord.py's DEBUG dump of every gateway event out of the logs.
-
-    Those events include modal submissions, and members paste client API keys into the link modal: at
-    LOG_LEVEL=DEBUG the key would otherwise be written to the log verbatim.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "WebSocket Event" not in str(record.msg)
-
-
-def keep_secrets_out_of_logs() -> None:
-    gateway_log = logging.getLogger("discord.gateway")
-    if not any(isinstance(f, DropGatewayPayloads) for f in gateway_log.filters):
-        gateway_log.addFilter(DropGatewayPayloads())
 
 
 INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit", "cogs.linking", "cogs.notifications", "cogs.credits")
@@ -144,7 +128,8 @@ async def create_bot(settings: Settings) -> PanelDesk:
     The database file is opened and migrated here, so a bot that exists has a usable database.
     """
     point_discord_at(settings.discord_api_base or None, settings.discord_gateway_url or None)
-    keep_secrets_out_of_logs()
+    panels = settings.all_panels()
+    protect_logs([settings.discord_token.get_secret_value(), *(p.api_key.get_secret_value() for p in panels.values())])
     clients = {
         name: create_client(
             panel.kind,
@@ -155,7 +140,7 @@ async def create_bot(settings: Settings) -> PanelDesk:
             **({"rate_limit": panel.rate_limit} if panel.rate_limit else {}),
             **panel.options,
         )
-        for name, panel in settings.all_panels().items()
+        for name, panel in panels.items()
     }
     database = await Database.open(settings.database_path)
     bot = PanelDesk(settings, PanelRegistry(clients, settings.default_panel_name), database)

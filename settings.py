@@ -162,6 +162,8 @@ class Settings(BaseSettings):
     staff_role_ids: IdList = []
     # A channel where every staff change (create, edit, delete, suspend…) is also posted; empty: database only.
     audit_channel_id: int | None = None
+    # Posts there name accounts by username and id; true adds each account's email (keep the channel staff-only).
+    audit_channel_shows_emails: bool = False
     database_path: Path = Path("data/panel-desk.sqlite3")
     log_level: str = "INFO"
 

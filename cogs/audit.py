@@ -59,7 +59,7 @@ class Audit(commands.GroupCog, group_name="audit", group_description="The record
             panel=panel_name,
             target_id_or_label=gone,
         )
-        lines = [describe(entry) for entry in entries] or ["Nothing recorded yet."]
+        lines = [describe(entry, emails=True) for entry in entries] or ["Nothing recorded yet."]
         if gone is not None:
             lines.insert(0, f"No account {safe(gone)} on the panel now; entries recorded under that id or name:")
         embed = discord.Embed(title="Recent staff changes", colour=discord.Colour.dark_grey())

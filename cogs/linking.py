@@ -128,43 +128,48 @@ class EmailModal(ProofModal, title="Ask staff to link your account"):
         await self.cog.request_staff_link(interaction, self.panel_name, self.client, email)
 
 
-class RequestDecision(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"linkreq:(?P<action>approve|deny):(?P<id>\d{1,18})"
+REQUEST_BUTTONS = {
+    "approve": ("Approve", discord.ButtonStyle.success),
+    "deny": ("Deny", discord.ButtonStyle.danger),
+    "email": ("Show email", discord.ButtonStyle.secondary),
+}
+
+
+class RequestButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"linkreq:(?P<action>approve|deny|email):(?P<id>\d{1,18})",
 ):
-    """Approve/Deny on a request in the staff channel. The custom id carries the request, so the buttons keep
-    working after the bot restarts."""
+    """Approve, Deny and Show email on a request in the staff channel. The custom id carries the request, so the
+    buttons keep working after the bot restarts."""
 
     def __init__(self, action: str, request_id: int) -> None:
-        approve = action == "approve"
-        super().__init__(
-            discord.ui.Button(
-                label="Approve" if approve else "Deny",
-                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.danger,
-                custom_id=f"linkreq:{action}:{request_id}",
-            )
-        )
+        label, style = REQUEST_BUTTONS[action]
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"linkreq:{action}:{request_id}"))
         self.action = action
         self.request_id = request_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
-    ) -> RequestDecision:
+    ) -> RequestButton:
         return cls(match["action"], int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction[PanelDesk]) -> None:  # type: ignore[override]
         cog = interaction.client.get_cog("Linking")
         assert isinstance(cog, Linking)
         try:
-            await cog.decide_request(interaction, self.request_id, approve=self.action == "approve")
+            if self.action == "email":
+                await cog.show_request_email(interaction, self.request_id)
+            else:
+                await cog.decide_request(interaction, self.request_id, approve=self.action == "approve")
         except Exception as error:  # the tree's handler does not see component callbacks
             await report_error(interaction, error, f"link request {self.request_id}")
 
 
 def request_view(request_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(RequestDecision("approve", request_id))
-    view.add_item(RequestDecision("deny", request_id))
+    for action in REQUEST_BUTTONS:
+        view.add_item(RequestButton(action, request_id))
     return view
 
 
@@ -184,10 +189,10 @@ class Linking(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RequestDecision)
+        self.bot.add_dynamic_items(RequestButton)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RequestDecision)
+        self.bot.remove_dynamic_items(RequestButton)
 
     @commands.Cog.listener()
     async def on_member_remove(self, member: discord.Member) -> None:
@@ -426,6 +431,21 @@ class Linking(commands.Cog):
             ephemeral=True,
         )
 
+    async def show_request_email(self, interaction: discord.Interaction[PanelDesk], request_id: int) -> None:
+        """The email a member gave, for the admin who asks: never written in the request's channel message."""
+        if member_access(interaction) < Access.ADMIN:
+            raise NotAllowed(Access.ADMIN, self.bot.settings.admin_role_ids)
+        request = await self.bot.link_requests.get(request_id)
+        if request is None:
+            raise UserFacingError("This request no longer exists.")
+        account = safe(request.panel_username or f"#{request.panel_user_id}")
+        await interaction.response.send_message(
+            f"Request #{request.id}: <@{request.discord_id}> gave **{safe(request.email)}**, the email of "
+            f"**{account}** (#{safe(request.panel_user_id)}) on the {request.panel} panel.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
     async def decide_request(
         self, interaction: discord.Interaction[PanelDesk], request_id: int, *, approve: bool
     ) -> None:
@@ -530,7 +550,7 @@ def request_embed(request: LinkRequest, member: discord.abc.User, account: Panel
     embed.add_field(name="Member", value=f"{member.mention} (`{member.id}`)", inline=False)
     embed.add_field(name="Discord account created", value=discord.utils.format_dt(member.created_at, "R"))
     embed.add_field(name="Panel account", value=f"**{safe(account.username)}** (#{safe(account.id)})", inline=False)
-    embed.add_field(name="Email given", value=safe(request.email))
+    embed.add_field(name="Email given", value="matches the account's (admins: *Show email*)")
     if account.created_at:
         embed.add_field(name="Panel account created", value=discord.utils.format_dt(account.created_at, "R"))
     embed.set_footer(text=f"Request #{request.id} · {request.panel} panel · only admins can decide")

@@ -143,7 +143,7 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         if member is not None:
             await self._ensure_member_free(panel_name, member)
         async with audited(interaction, "user.create", panel=panel_name) as change:
-            change.target_label = f"{new.username} <{new.email}>"
+            change.target_label, change.target_email = new.username, new.email
             change.details["fields"] = new.model_dump(exclude={"password"}, exclude_none=True)
             change.details["sign_in"] = "password set by staff" if password else "set-password link emailed"
             refuse_invalid(client.check_new_user(new))

@@ -40,6 +40,7 @@ class AuditEntry:
     target_discord_id: int | None
     outcome: AuditOutcome
     details: dict[str, Any]
+    target_email: str | None = None
 
 
 def is_secret_key(key: str) -> bool:
@@ -79,6 +80,7 @@ class AuditLog:
         target_label: str | None = None,
         target_discord_id: int | None = None,
         details: Mapping[str, Any] | None = None,
+        target_email: str | None = None,
     ) -> AuditEntry:
         """Write one entry; `details` is stored as JSON after `scrub_secrets`.
 
@@ -89,8 +91,8 @@ class AuditLog:
         outcome = AuditOutcome(outcome)
         changes = await self._db.execute(
             "INSERT INTO audit_log "
-            "(at, actor_id, action, panel, target_user_id, target_label, target_discord_id, outcome, details) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(at, actor_id, action, panel, target_user_id, target_label, target_discord_id, outcome, details, "
+            "target_email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 to_timestamp(at),
                 actor_id,
@@ -101,6 +103,7 @@ class AuditLog:
                 target_discord_id,
                 outcome.value,
                 encoded,
+                target_email,
             ),
         )
         return AuditEntry(
@@ -114,6 +117,7 @@ class AuditLog:
             target_discord_id=target_discord_id,
             outcome=outcome,
             details=json.loads(encoded),
+            target_email=target_email,
         )
 
     async def recent(
@@ -144,13 +148,14 @@ class AuditLog:
         clauses = [f"{column} = ?" for column in given]
         params: list[object] = list(given.values())
         if target_id_or_label is not None:
-            # Labels read "username <email>": match the id, the whole label, or either half of it.
+            # Match the id, the username, the email, or either half of a label written before emails had a column
+            # of their own ("username <email>").
             like = target_id_or_label.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(
-                "(target_user_id = ? OR target_label = ? OR target_label LIKE ? ESCAPE '\\' "
-                "OR target_label LIKE ? ESCAPE '\\')"
+                "(target_user_id = ? OR target_label = ? OR target_email = ? COLLATE NOCASE "
+                "OR target_label LIKE ? ESCAPE '\\' OR target_label LIKE ? ESCAPE '\\')"
             )
-            params += [target_id_or_label, target_id_or_label, f"{like} <%", f"%<{like}>"]
+            params += [target_id_or_label, target_id_or_label, target_id_or_label, f"{like} <%", f"%<{like}>"]
         where = " AND ".join(clauses) or "1"
         sql = f"SELECT * FROM audit_log WHERE {where} ORDER BY id DESC LIMIT ?"
         rows = await self._db.fetch_all(sql, (*params, limit))
@@ -169,4 +174,5 @@ def _entry(row: sqlite3.Row) -> AuditEntry:
         target_discord_id=row["target_discord_id"],
         outcome=AuditOutcome(row["outcome"]),
         details=json.loads(row["details"]),
+        target_email=row["target_email"],
     )

@@ -35,10 +35,12 @@ class Change:
     target_label: str | None = None
     target_discord_id: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    target_email: str | None = None
 
     def about(self, user: PanelUser) -> None:
         self.target = user
-        self.target_label = f"{user.username} <{user.email}>"
+        self.target_label = user.username
+        self.target_email = user.email
 
 
 @asynccontextmanager
@@ -80,16 +82,22 @@ async def record(
         target_label=change.target_label,
         target_discord_id=change.target_discord_id,
         details=details,
+        target_email=change.target_email,
     )
     await post_to_channel(bot, entry)
     return entry
 
 
-def describe(entry: AuditEntry) -> str:
-    """One line of an audit listing."""
+def describe(entry: AuditEntry, *, emails: bool) -> str:
+    """One line of an audit listing. `emails`: where only staff read it privately, the account's email follows its
+    name; a channel post names accounts by username and id only (AUDIT_CHANNEL_SHOWS_EMAILS turns emails on)."""
     when = discord.utils.format_dt(entry.at, "R")
     actor = f"<@{entry.actor_id}>" if entry.actor_id else "the bot"
     target = safe(entry.target_label or entry.target_user_id or "—", limit=80)
+    if entry.target_user_id and entry.target_label:
+        target += f" (#{safe(entry.target_user_id, limit=40)})"
+    if emails and entry.target_email:
+        target += f" <{safe(entry.target_email, limit=80)}>"
     line = f"{OUTCOME_MARKS[entry.outcome]} {when} {actor} `{entry.action}` {target}"
     if entry.target_discord_id:
         line += f" (<@{entry.target_discord_id}>)"
@@ -110,6 +118,7 @@ async def post_to_channel(bot: PanelDesk, entry: AuditEntry) -> None:
     try:
         channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
         if isinstance(channel, discord.abc.Messageable):
-            await channel.send(describe(entry), allowed_mentions=NO_MENTIONS)
+            line = describe(entry, emails=bot.settings.audit_channel_shows_emails)
+            await channel.send(line, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException as exc:
         log.warning("could not post audit entry %s to channel %s: %s", entry.id, channel_id, exc)
