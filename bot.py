@@ -146,7 +146,36 @@ async def create_bot(settings: Settings) -> PanelDesk:
     bot = PanelDesk(settings, PanelRegistry(clients, settings.default_panel_name), database)
     for extension in INITIAL_EXTENSIONS:
         await bot.load_extension(extension)
+    remove_unservable_commands(bot)
     return bot
+
+
+def remove_unservable_commands(bot: PanelDesk) -> None:
+    """Leave out each command or group whose `extras["capability"]` no configured panel has.
+
+    `/credits` on a Pterodactyl-only host could only ever answer "this panel has no credits", so it is not offered
+    at all; with several panels, a command stays when one of them can serve it and says so on the others.
+    """
+    available = set().union(*(client.capabilities for client in bot.panels.values()))
+
+    def unservable(command: app_commands.Command[Any, ..., Any] | app_commands.Group) -> bool:
+        needed = command.extras.get("capability")
+        return needed is not None and needed not in available
+
+    def prune(group: app_commands.Group) -> None:
+        for child in list(group.commands):
+            if unservable(child):
+                group.remove_command(child.name)
+            elif isinstance(child, app_commands.Group):
+                prune(child)
+
+    for command in bot.tree.get_commands():
+        if not isinstance(command, app_commands.Command | app_commands.Group):
+            continue
+        if unservable(command):
+            bot.tree.remove_command(command.name)
+        elif isinstance(command, app_commands.Group):
+            prune(command)
 
 
 def command_names(bot: PanelDesk) -> list[str]:

@@ -278,7 +278,11 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             content=f"{done} {safe(account.username)} (#{safe(account.id)}).{unlinked}", embed=None, view=None
         )
 
-    @app_commands.command(name="suspend", description="Suspend a panel account (where the panel supports it)")
+    @app_commands.command(
+        name="suspend",
+        description="Suspend a panel account (where the panel supports it)",
+        extras={"capability": Capability.SUSPENSION},
+    )
     @app_commands.describe(user=USER_HELP, reason="Why (kept in the audit log, and on the panel where it has one)")
     @app_commands.describe(panel=PANEL_HELP)
     @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
@@ -292,7 +296,9 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
     ) -> None:
         await self._set_suspended(interaction, user, panel, suspend=True, reason=reason)
 
-    @app_commands.command(name="unsuspend", description="Lift a panel account's suspension")
+    @app_commands.command(
+        name="unsuspend", description="Lift a panel account's suspension", extras={"capability": Capability.SUSPENSION}
+    )
     @app_commands.describe(user=USER_HELP, panel=PANEL_HELP)
     @app_commands.autocomplete(user=user_autocomplete, panel=panel_autocomplete)
     @require(Access.ADMIN)

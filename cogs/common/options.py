@@ -110,6 +110,8 @@ def _check_options(
         if name in seen:
             raise OptionProblem(f"`{name}` was given twice. {RETRY}")
         seen.add(name)
+        if option.get("type") != parameter.type.value:
+            raise OptionProblem(f"`{name}` should be {_TYPE_WORDS.get(parameter.type, 'something else')}. {RETRY}")
         if option.get("focused"):
             focused += 1
             if not autocomplete or not parameter.autocomplete:
@@ -117,8 +119,6 @@ def _check_options(
             if not isinstance(option.get("value"), str | int | float) or isinstance(option.get("value"), bool):
                 raise OptionProblem(f"`{name}` arrived as something that cannot be typed. {RETRY}")
             continue
-        if option.get("type") != parameter.type.value:
-            raise OptionProblem(f"`{name}` should be {_TYPE_WORDS.get(parameter.type, 'something else')}. {RETRY}")
         _check_value(parameter, option.get("value"), autocomplete=autocomplete)
     if autocomplete:
         if focused != 1:

@@ -125,3 +125,8 @@ async def start_desk(
             await desk.stop_bot()
         await standin.close()
         point_discord_at(None, None)
+
+
+def billing(panel: Any) -> dict[str, Any]:
+    """A CtrlPanel simulator as an entry of PANELS, beside the default panel (credits, suspension, limits)."""
+    return {"kind": "ctrlpanel", "url": panel.url, "api_key": panel.api_key}

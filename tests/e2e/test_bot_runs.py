@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import ADMIN, GUILD, MEMBER, Desk, start_desk
+from tests.fakes.ctrlpanel import CtrlPanelSimulator
 from tests.fakes.pterodactyl import PterodactylSimulator
 
 
@@ -17,7 +19,8 @@ async def test_commands_are_registered_in_the_guild_and_pass_discords_checks(des
     registered = {command["name"]: command for command in desk.discord.registered_commands(GUILD)}
     assert {"panel", "user", "audit"} <= set(registered)
     user_subcommands = {option["name"] for option in registered["user"]["options"]}
-    assert user_subcommands == {"list", "info", "create", "edit", "delete", "suspend", "unsuspend"}
+    # Pterodactyl has no suspension, credits or server limits: those commands are not offered at all.
+    assert user_subcommands == {"list", "info", "create", "edit", "delete"}
     assert registered["user"]["default_member_permissions"] == str(1 << 5)  # Manage Server
     assert desk.discord.registered_commands(None) == []  # GUILD_IDS set: nothing global
     assert desk.discord.errors_returned == []
@@ -71,3 +74,12 @@ async def test_the_bot_shuts_down_cleanly(
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert others == []
     assert desk.discord.errors_returned == [] and desk.discord.unhandled_requests == []
+
+
+async def test_commands_a_panel_can_serve_are_registered(desk_with: DeskFactory, ctrlpanel: CtrlPanelSimulator) -> None:
+    desk = await desk_with(
+        panels={"billing": {"kind": "ctrlpanel", "url": ctrlpanel.url, "api_key": ctrlpanel.api_key}}
+    )
+    registered = {command["name"]: command for command in desk.discord.registered_commands(GUILD)}
+    user_subcommands = {option["name"] for option in registered["user"]["options"]}
+    assert {"suspend", "unsuspend"} <= user_subcommands

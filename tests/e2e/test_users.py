@@ -9,7 +9,9 @@ import re
 import pytest
 
 from storage import AuditOutcome, LinkMethod
+from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import ADMIN, ADMIN_ROLE, AUDIT_CHANNEL, MEMBER, OTHER_MEMBER, STAFF, Desk
+from tests.fakes.ctrlpanel import CtrlPanelSimulator
 
 ADMIN_ONLY = "You need an admin role to use this command"
 STAFF_ONLY = "You need a staff or admin role to use this command"
@@ -46,9 +48,18 @@ ROLES = {"admin": ADMIN, "staff": STAFF, "member": MEMBER}
 RANK = {"member": 0, "staff": 1, "admin": 2}
 
 
+@pytest.fixture
+async def every_command(desk_with: DeskFactory, ctrlpanel: CtrlPanelSimulator) -> Desk:
+    """Pterodactyl as the default panel and CtrlPanel beside it: every command is registered."""
+    return await desk_with(
+        panels={"billing": {"kind": "ctrlpanel", "url": ctrlpanel.url, "api_key": ctrlpanel.api_key}}
+    )
+
+
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize("command", list(COMMANDS))
-async def test_permission_table(desk: Desk, command: str, role: str) -> None:
+async def test_permission_table(every_command: Desk, command: str, role: str) -> None:
+    desk = every_command
     options, needed = COMMANDS[command]
     record = await desk.run(command, by=ROLES[role], **options)
     message = await record.wait_for_message()
@@ -360,7 +371,8 @@ async def test_delete_refused_while_the_user_owns_servers(desk: Desk) -> None:
     assert (entry.action, entry.outcome) == ("user.delete", AuditOutcome.REFUSED)
 
 
-async def test_suspend_on_a_panel_without_suspension(desk: Desk) -> None:
+async def test_suspend_on_a_panel_without_suspension(every_command: Desk) -> None:
+    desk = every_command
     message = await desk.reply("user suspend", user="admin", reason="chargeback")
     assert message.content.startswith("Pterodactyl panels have no user suspension.")
     assert desk.panel.requests == []
