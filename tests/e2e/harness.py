@@ -79,15 +79,8 @@ class Desk:
         return await record.wait_for_message()
 
 
-async def start_desk(
-    tmp_path: Path,
-    panel: Any,
-    *,
-    panel_kind: str = "pterodactyl",
-    database: Path | None = None,
-    **overrides: Any,
-) -> AsyncGenerator[Desk, None]:
-    """Discord stand-in + the bot, with `panel` (any simulator: it has `url` and `api_key`) as the default panel."""
+async def open_standin() -> tuple[DiscordStandIn, FakeGuild]:
+    """The Discord stand-in, started, with the test server: its roles, channels and members."""
     standin = DiscordStandIn(token=TOKEN)
     await standin.start()
     guild = standin.add_guild(GUILD, "Hosting Co")
@@ -101,7 +94,14 @@ async def start_desk(
     guild.add_member(STAFF, "sam", roles=[STAFF_ROLE])
     guild.add_member(MEMBER, "max")
     guild.add_member(OTHER_MEMBER, "olga")
-    values: dict[str, Any] = {
+    return standin, guild
+
+
+def desk_settings(
+    standin: DiscordStandIn, panel: Any, database: Path, *, panel_kind: str = "pterodactyl"
+) -> dict[str, Any]:
+    """The settings of a bot pointed at `standin` and `panel`, as keyword arguments of `load_settings`."""
+    return {
         "discord_token": TOKEN,
         "discord_api_base": standin.api_base,
         "discord_gateway_url": standin.gateway_url,
@@ -114,8 +114,21 @@ async def start_desk(
         "panel_timeout": 5,
         "link_requests_channel_id": STAFF_CHANNEL,
         "linked_role_id": LINKED_ROLE,
-        "database_path": database or tmp_path / "desk.sqlite3",
+        "database_path": database,
     }
+
+
+async def start_desk(
+    tmp_path: Path,
+    panel: Any,
+    *,
+    panel_kind: str = "pterodactyl",
+    database: Path | None = None,
+    **overrides: Any,
+) -> AsyncGenerator[Desk, None]:
+    """Discord stand-in + the bot, with `panel` (any simulator: it has `url` and `api_key`) as the default panel."""
+    standin, guild = await open_standin()
+    values = desk_settings(standin, panel, database or tmp_path / "desk.sqlite3", panel_kind=panel_kind)
     desk = Desk(standin, guild, panel, load_settings(**{**values, **overrides}))
     try:
         await desk.start_bot()
