@@ -150,7 +150,7 @@ class RequestButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> RequestButton:
         return cls(match["action"], int(match["id"]))
 

@@ -16,7 +16,8 @@ import discord
 
 def submitted_value(interaction: discord.Interaction, custom_id: str) -> str:
     """The text the member typed into the field `custom_id` of the modal they submitted ("" when absent)."""
-    for component in _walk((interaction.data or {}).get("components", [])):
+    data: dict[str, Any] = dict(interaction.data or {})
+    for component in _walk(data.get("components")):
         if component.get("custom_id") == custom_id:
             value = component.get("value")
             return value if isinstance(value, str) else ""

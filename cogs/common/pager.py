@@ -95,7 +95,7 @@ class PageTurn(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> PageTurn:
         return cls(match["token"], match["direction"], int(match["page"]))
 
