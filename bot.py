@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.common.errors import PanelDeskTree
+from cogs.common.errors import PanelDeskTree, answer_if_forgotten
 from cogs.common.pager import OpenLists
 from cogs.common.text import NO_MENTIONS
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
@@ -83,10 +83,19 @@ class PanelDesk(commands.Bot):
         self.link_requests = LinkRequests(database)
         self.proof_failures = ProofFailures(database)
         self.open_lists = OpenLists()
+        self._fallbacks: set[asyncio.Task[None]] = set()
 
     async def setup_hook(self) -> None:
         await self.sync_commands()
         self.started.set()
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Buttons and forms nothing answers any more (made before a restart, or long expired) still get a
+        sentence: discord.py drops them silently, and Discord would show the member "This interaction failed"."""
+        if interaction.type in (discord.InteractionType.component, discord.InteractionType.modal_submit):
+            task = asyncio.create_task(answer_if_forgotten(interaction))
+            self._fallbacks.add(task)
+            task.add_done_callback(self._fallbacks.discard)
 
     async def close(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from typing import TYPE_CHECKING
@@ -137,6 +138,20 @@ class PanelDeskTree(app_commands.CommandTree["PanelDesk"]):
     async def on_error(self, interaction: discord.Interaction[PanelDesk], error: app_commands.AppCommandError) -> None:
         command = interaction.command.qualified_name if interaction.command else "?"
         await report_error(interaction, error, f"/{command}")
+
+
+# Every handler of ours answers a button or a form at once (a defer at least); one that has no answer after this
+# long has no handler, and Discord gives up at 3 s.
+FORGOTTEN_AFTER = 2.5
+
+
+async def answer_if_forgotten(interaction: discord.Interaction) -> None:
+    await asyncio.sleep(FORGOTTEN_AFTER)
+    if interaction.response.is_done():
+        return
+    what = "form" if interaction.type is discord.InteractionType.modal_submit else "button"
+    log.info("nothing answered a %s of %s; telling them it expired", what, interaction.user.id)
+    await send_ephemeral(interaction, f"This {what} has expired (or the bot restarted since). Run the command again.")
 
 
 async def offer_nothing(interaction: discord.Interaction) -> None:

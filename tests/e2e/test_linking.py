@@ -215,6 +215,17 @@ async def test_open_email_forms_of_two_members_ask_for_their_own_accounts(desk: 
     assert requests[OTHER_MEMBER].panel_user_id == str(theirs.id)
 
 
+async def test_a_form_and_buttons_from_before_a_restart_say_they_expired(desk: Desk) -> None:
+    choice = await choose_proof(desk, MEMBER)
+    form = await open_key_form(desk, OTHER_MEMBER)
+    await desk.restart_bot()
+    pressed = await desk.discord.click(choice, "Ask staff", user=MEMBER)
+    stale = await pressed.wait_for_message()
+    assert stale.ephemeral and stale.content.startswith("This button has expired (or the bot restarted since).")
+    submitted = await desk.discord.submit_modal(form, {"key": "ptlc_" + "k" * 43}, user=OTHER_MEMBER)
+    assert (await submitted.wait_for_message()).content.startswith("This form has expired")
+
+
 # --- asking staff --------------------------------------------------------------------------------------------
 
 
