@@ -581,9 +581,9 @@ async def test_a_proxy_page_and_a_malformed_body(sim: CtrlPanelSimulator, client
     await client.list_users()
     sim.faults.html_errors_next = 1
     assert (await client.list_users()).total == 1
-    sim.faults.malformed_next = 1
-    with pytest.raises(PanelUnavailable, match="not JSON"):
-        await client.list_users()
+    sim.faults.malformed_next = 1  # a read cut short is asked again
+    assert (await client.list_users()).total == 1
+    assert [r.status for r in sim.requests[-2:]] == [200, 200]
 
 
 async def test_a_wrong_base_url_is_reported_as_such(sim: CtrlPanelSimulator) -> None:
