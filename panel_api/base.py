@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,8 +13,9 @@ from typing import ClassVar
 import aiohttp
 from pydantic import SecretStr
 
-from .errors import Forbidden, NotSupported, PanelError, PanelUnavailable, Unauthorized
+from .errors import Forbidden, NotSupported, PanelError, PanelUnavailable, RateLimited, Unauthorized
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import SearchCache, UserFilter
 from .transport import Transport, TransportOptions
 
 # Deliberately loose: the panel has the last word; this only catches typos before a round trip.
@@ -60,7 +62,11 @@ class PanelClient(ABC):
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     default_rate_limit: ClassVar[int] = 60
+    # The page size for walking every user: what the panel accepts, and answers fast (see each panel's module).
     iter_page_size: ClassVar[int] = 100
+    # How many users `suggest_users` asks for: more than it shows, since a complete answer to a term answers every
+    # longer term without a request, and one request costs the same share of the rate limit whatever its size.
+    suggestion_page_size: ClassVar[int] = 100
     # CtrlPanel deletes a user's servers along with the user; staff must be told before they confirm.
     deletes_servers_with_user: ClassVar[bool] = False
     # What staff are told after creating an account without a password; `{email}` is the new account's address.
@@ -84,6 +90,8 @@ class PanelClient(ABC):
             options=options or TransportOptions(rate_limit=self.default_rate_limit),
             panel_label=f"the {self.display_name} panel",
         )
+        # Recent searches for `suggest_users`; replace it (e.g. with another clock) before the first suggestion.
+        self.search_cache = SearchCache()
 
     @property
     def base_url(self) -> str:
@@ -179,6 +187,52 @@ class PanelClient(ABC):
                 return user
             if user.external_id is not None and user.external_id == query:
                 return user
+        return None
+
+    # --- search as you type -----------------------------------------------------------------------------------
+
+    async def suggest_users(self, term: str, limit: int = 25) -> list[PanelUser]:
+        """Up to `limit` users that `list_users(search=term)` would list first, for search-as-you-type: cheap
+        enough to call on every keystroke, and never in the way of other requests.
+
+        Answers come from `search_cache` when it can give exactly what the panel would: the same term asked
+        recently, or a complete answer to a shorter term that `search_narrowing` can filter; a term typed while a
+        shorter one is being fetched waits for that answer first. Otherwise one best-effort request is sent
+        (`Transport.best_effort`): it uses a share of the rate limit and never waits for it. When it may not be
+        sent, the answer is what the cache has (matching users from a shorter term's first page, some perhaps
+        missing) or, with nothing cached, RateLimited at once. Other errors are those of `list_users`.
+        """
+        term = term.strip()
+        limit = max(1, limit)
+        cache, narrowing = self.search_cache, self.search_narrowing
+        while True:
+            known = cache.answer(term, narrowing)
+            if known is not None:
+                return known[:limit]
+            pending = cache.pending_for(term, narrowing)
+            if pending is None:
+                break
+            await asyncio.shield(pending)
+        pending = cache.begin(term)
+        try:
+            with self.transport.best_effort():
+                size = max(limit, self.suggestion_page_size)
+                page = await self.list_users(page=1, per_page=size, search=term or None)
+            cache.store(term, page.items, complete=page.page == 1 and page.total <= len(page.items))
+        except RateLimited:
+            partial = cache.partial_answer(term, narrowing)
+            if partial is None:
+                raise
+            return partial[:limit]
+        finally:
+            cache.end(term, pending)
+        return page.items[:limit]
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The filter that picks, out of everything `list_users(search=shorter)` matches, exactly what
+        `list_users(search=longer)` matches; None unless the panel's search guarantees that the longer term's
+        matches are among the shorter's and can be told from a PanelUser alone. Terms come stripped; `shorter` may
+        be "" (no search: every user). The default guarantees nothing, so every new term is a request."""
         return None
 
     # --- operations only some panels have --------------------------------------------------------------------

@@ -37,6 +37,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response, TransportOptions
 
 USERS = "api/admin/users"
@@ -233,6 +234,13 @@ class CalagopusClient(PanelClient):
             params["search"] = term
         body = self._expect(await self.transport.request("GET", USERS, params=params))
         return self._page(body)
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The search is `ILIKE '%term%'` on username or email, with `%`, `_` and `\\` left to Postgres; a term
+        over 128 characters is refused by the panel, so it is sent for the panel to say so."""
+        if len(longer) > _MAX_SEARCH:
+            return None
+        return substring_narrowing(shorter, longer, lambda user: (user.username, user.email), special="%_\\")
 
     async def get_user(self, user_id: str) -> PanelUser:
         response = await self.transport.request("GET", self._user_path(user_id))

@@ -37,6 +37,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response
 
 USERS = "api/application/users"
@@ -89,6 +90,17 @@ class ConvoyClient(PanelClient):
             # The search box's filter fails on a comma; the name filter takes one as "or".
             params["filter[name]" if "," in term else "filter[*]"] = term
         return await self._get_page(params)
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The search box's filter matches an id or an email exactly, or part of the name; only the name part is
+        a substring match, so only a longer term that can be neither an email (it has no `@`) nor an id (MySQL
+        reads a text as the number it starts with, so it starts with a letter) narrows. `%` and `_` are
+        wildcards, a comma switches to the name filter's "or", and true/false are read as booleans."""
+        if not longer[:1].isascii() or not longer[:1].isalpha() or "@" in longer or longer in ("true", "false"):
+            return None
+        if shorter in ("true", "false"):
+            return None
+        return substring_narrowing(shorter, longer, lambda user: (user.username,), special=",%_\\")
 
     async def get_user(self, user_id: str) -> PanelUser:
         response = await self.transport.request("GET", self._user_path(user_id))

@@ -37,6 +37,7 @@ from pydantic import SecretStr
 from .base import PanelClient, Problems, walk_pages
 from .errors import Conflict, Forbidden, NotFound, PanelError, PanelUnavailable, Unauthorized, ValidationFailed
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response, TransportOptions
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,18 @@ class CtrlPanelClient(PanelClient):
             # One filter only: several AND together. An address searches emails, anything else names.
             params["filter[email]" if "@" in term else "filter[name]"] = _filter_value(term)
         return self._page(self._expect(await self.transport.request("GET", USERS, params=params), 200))
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """`list_users` filters one column by substring: emails for a term with an `@`, names otherwise (the words
+        true and false are sent so that they match as words). A comma means "or"; 0.9's query builder also leaves
+        LIKE's wildcards to the database, so until the version is known they do not narrow either."""
+        if shorter and ("@" in shorter) != ("@" in longer):
+            return None
+        era = self._era
+        special = ",%_\\" if era is None or era.name == "0.9" else ","
+        if "@" in longer:
+            return substring_narrowing(shorter, longer, lambda user: (user.email,), special=special)
+        return substring_narrowing(shorter, longer, lambda user: (user.username,), special=special)
 
     async def get_user(self, user_id: str) -> PanelUser:
         panel_id = self._panel_id(user_id)

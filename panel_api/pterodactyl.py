@@ -32,6 +32,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response
 
 USERS = "api/application/users"
@@ -85,6 +86,9 @@ class PterodactylClient(PanelClient):
     required_on_update: ClassVar[tuple[str, ...]] = ("email", "username", "first_name", "last_name")
     # Pterodactyl's Username rule: letters, digits, - _ . inside, alphanumeric at both ends, 3 characters or more.
     username_format: ClassVar[bool] = True
+    # Characters a filter value does not match as themselves: `,` means "or" in both; Pterodactyl's query builder
+    # (5.x) also leaves LIKE's `%`, `_` and `\` to the database, Pelican's (6.x) escapes them.
+    filter_specials: ClassVar[str] = ",%_\\"
 
     # --- checking input ---------------------------------------------------------------------------------------
 
@@ -116,6 +120,15 @@ class PterodactylClient(PanelClient):
             params["filter[email]" if "@" in term else "filter[username]"] = term
         body = self._expect(await self.transport.request("GET", USERS, params=params), 200)
         return self._page(body)
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """`list_users` filters one column by substring: emails for a term with an `@`, usernames otherwise. The
+        words `true` and `false` are read as booleans by the query builder, so they never narrow."""
+        if {shorter, longer} & {"true", "false"} or (shorter and ("@" in shorter) != ("@" in longer)):
+            return None
+        if "@" in longer:
+            return substring_narrowing(shorter, longer, lambda user: (user.email,), special=self.filter_specials)
+        return substring_narrowing(shorter, longer, lambda user: (user.username,), special=self.filter_specials)
 
     async def get_user(self, user_id: str) -> PanelUser:
         if not str(user_id).isdigit():
@@ -353,6 +366,7 @@ class PelicanClient(PterodactylClient):
     default_rate_limit = 256
     required_on_update = ("email", "username")
     username_format = False
+    filter_specials = ","
 
     async def create_user(self, user: NewUser) -> PanelUser:
         if user.admin:

@@ -59,6 +59,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter
 from .transport import Response, TransportOptions
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,13 @@ class LegacyPterodactylClient(PanelClient):
             texts = (user.email, user.username, user.full_name or "")
             if not wanted or any(wanted in text.casefold() for text in texts):
                 yield user
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The search is ours (`iter_users`), so it narrows exactly: the same test on the shorter term's users."""
+        wanted = longer.casefold()
+        if shorter.casefold() not in wanted:
+            return None
+        return lambda user: any(wanted in text.casefold() for text in (user.email, user.username, user.full_name or ""))
 
     async def get_user(self, user_id: str) -> PanelUser:
         path = self._user_path(user_id)
