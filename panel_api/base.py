@@ -62,7 +62,8 @@ class PanelClient(ABC):
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     default_rate_limit: ClassVar[int] = 60
-    # The page size for walking every user: what the panel accepts, and answers fast (see each panel's module).
+    # The page size for walking every user: what the panel accepts, and what it answers fast. Each panel's module
+    # says why its size; 100 is a size every supported panel accepts.
     iter_page_size: ClassVar[int] = 100
     # How many users `suggest_users` asks for: more than it shows, since a complete answer to a term answers every
     # longer term without a request, and one request costs the same share of the rate limit whatever its size.

@@ -169,7 +169,7 @@ class CalagopusClient(PanelClient):
     # The panel allows 359 requests per 30 s per IP (the 360th is refused). 300 in any 60 s (the transport's
     # default window) stays under that in every 30 s, with room for account_for_key and anything else on the host.
     default_rate_limit = 300
-    iter_page_size = _MAX_PER_PAGE
+    iter_page_size = _MAX_PER_PAGE  # per_page must be 1–100: more is a 400, not a smaller page
 
     def __init__(
         self,

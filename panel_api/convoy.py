@@ -58,7 +58,7 @@ class ConvoyClient(PanelClient):
     # Convoy does not throttle its application API; this keeps a bulk job from hammering a panel that never says
     # "slow down".
     default_rate_limit = 240
-    iter_page_size = MAX_PER_PAGE
+    iter_page_size = MAX_PER_PAGE  # the panel's cap: asking for more still gets 100
     # What a UserChanges may carry that Convoy has nowhere to store, and how to say so.
     _unstorable: ClassVar[dict[str, str]] = {
         "first_name": "store first or last names",

@@ -60,13 +60,13 @@ async def test_list_users_search_matches_usernames_or_emails(
 async def test_iter_users_reads_every_page_with_few_requests(
     pterodactyl: PterodactylSimulator, ptero_client: PanelClient
 ) -> None:
-    pterodactyl.seed_users(450)
+    pterodactyl.seed_users(1050)
     pterodactyl.requests.clear()
     ids = [user.id async for user in ptero_client.iter_users()]
-    assert len(ids) == 451 == len(set(ids))
-    assert len(pterodactyl.requests) == 3  # 200 per page
+    assert len(ids) == 1051 == len(set(ids))
+    assert len(pterodactyl.requests) == 3  # 500 per page
     # Our own page URLs keep per_page, which the panel's `links.next` would have dropped.
-    assert all(r.query.get("per_page") == "200" for r in pterodactyl.requests)
+    assert all(r.query.get("per_page") == "500" for r in pterodactyl.requests)
 
 
 async def test_get_user_has_every_field(pterodactyl: PterodactylSimulator, ptero_client: PanelClient) -> None:
