@@ -7,6 +7,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import ClassVar
 
@@ -20,9 +21,15 @@ from .transport import Transport, TransportOptions
 
 # Deliberately loose: the panel has the last word; this only catches typos before a round trip.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-MIN_PASSWORD_LENGTH = 8
+# Laravel's TrimStrings (10+): whitespace, the byte-order mark and the zero-width space at either end.
+_LARAVEL_TRIM = re.compile(r"^[\s\ufeff\u200b]+|[\s\ufeff\u200b]+$")
+MIN_PASSWORD_LENGTH = 8  # where a panel has a minimum, it is this one (Laravel's Password default, CtrlPanel's rule)
 
 Problems = dict[str, list[str]]
+
+
+def add_problem(problems: Problems, field: str, message: str) -> None:
+    problems.setdefault(field, []).append(message)
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,9 @@ class PanelClient(ABC):
     deletes_servers_with_user: ClassVar[bool] = False
     # What staff are told after creating an account without a password; `{email}` is the new account's address.
     password_setup: ClassVar[str] = "No password was set: the user can choose one with the panel's password reset."
+    # Laravel panels run TrimStrings and ConvertEmptyStringsToNull before validating: every string but a password
+    # is trimmed, and one left empty is null, so a value of spaces is a missing value ("required" fails).
+    trims_input: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -130,26 +140,48 @@ class PanelClient(ABC):
 
     def check_new_user(self, user: NewUser) -> Problems:
         """Field problems the panel would refuse, found without a request (empty when the input looks fine)."""
-        return self.check_fields(user.model_dump(exclude_none=True), creating=True)
+        return self.check_fields(self._as_read(user.model_dump(exclude_none=True)), creating=True)
 
     def check_changes(self, changes: UserChanges) -> Problems:
-        return self.check_fields({k: v for k, v in changes.changed().items() if v is not None}, creating=False)
+        values = {k: v for k, v in changes.changed().items() if v is not None}
+        return self.check_fields(self._as_read(values), creating=False)
 
     def check_fields(self, values: dict[str, object], *, creating: bool) -> Problems:
-        """Rules every panel shares; subclasses add their own. Messages read like the panels' own."""
+        """Rules every panel shares; subclasses add their own. Messages read like the panels' own.
+
+        `values` are as the panel reads them: on a panel that `trims_input`, strings are trimmed and a blank one is
+        None, so a field present with None was given blank. A password of spaces is refused on every panel: where
+        the panel would take it, nobody could type it at a login form that trims, and it is never meant.
+        """
         problems: Problems = {}
+        for name in ("email", "username"):
+            if name in values and (values[name] is None or not str(values[name]).strip()):
+                add_problem(problems, name, f"The {name} field is required.")
         email = values.get("email")
-        if email is not None and not _EMAIL.match(str(email)):
-            problems.setdefault("email", []).append("The email must be a valid email address.")
-        username = values.get("username")
-        if username is not None and not str(username).strip():
-            problems.setdefault("username", []).append("The username field is required.")
+        if email is not None and str(email).strip() and not _EMAIL.match(str(email)):
+            add_problem(problems, "email", "The email must be a valid email address.")
         password = values.get("password")
-        if password is not None and len(str(password)) < MIN_PASSWORD_LENGTH:
-            problems.setdefault("password", []).append(
-                f"The password must be at least {MIN_PASSWORD_LENGTH} characters."
-            )
+        if password is not None and not str(password).strip():
+            add_problem(problems, "password", "The password must not be empty or only spaces.")
         return problems
+
+    def check_credit_change(self, user: PanelUser, delta: Decimal) -> Problems:
+        """Problems the panel would refuse in changing `user`'s credits by `delta` (more than zero adds, less
+        removes), judged from the account as last read, without a request. Empty when it looks fine, and on
+        panels whose rules are not known here."""
+        return {}
+
+    def check_server_limit_change(self, user: PanelUser, delta: int) -> Problems:
+        """As `check_credit_change`, for raising (delta > 0) or lowering how many servers `user` may have."""
+        return {}
+
+    def _as_read(self, values: dict[str, object]) -> dict[str, object]:
+        if not self.trims_input:
+            return values
+        return {
+            name: value if name == "password" or not isinstance(value, str) else _LARAVEL_TRIM.sub("", value) or None
+            for name, value in values.items()
+        }
 
     # --- operations every panel has -------------------------------------------------------------------------
 

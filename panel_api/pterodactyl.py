@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from .base import PanelClient, Problems, walk_pages
+from .base import PanelClient, Problems, add_problem, walk_pages
 from .errors import (
     Conflict,
     Forbidden,
@@ -43,7 +43,7 @@ _USERNAME_MESSAGE = (
     "The username must start and end with alpha-numeric characters and contain only letters, numbers, dashes, "
     "underscores, and periods."
 )
-_MAX_LENGTH = 191
+_MAX_NAME_LENGTH = 191
 
 # Application keys must never be handed to the client API as "proof": they would prove nothing about a member.
 _APPLICATION_KEY_PREFIXES = ("ptla_", "papp_")
@@ -89,6 +89,9 @@ class PterodactylClient(PanelClient):
     required_on_update: ClassVar[tuple[str, ...]] = ("email", "username", "first_name", "last_name")
     # Pterodactyl's Username rule: letters, digits, - _ . inside, alphanumeric at both ends, 3 characters or more.
     username_format: ClassVar[bool] = True
+    # The most characters an email, username or external id may have (Pelican's columns are wider).
+    max_length: ClassVar[int] = 191
+    trims_input = True
     # Characters a filter value does not match as themselves: `,` means "or" in both; Pterodactyl's query builder
     # (5.x) also leaves LIKE's `%`, `_` and `\` to the database, Pelican's (6.x) escapes them.
     filter_specials: ClassVar[str] = ",%_\\"
@@ -96,21 +99,25 @@ class PterodactylClient(PanelClient):
     # --- checking input ---------------------------------------------------------------------------------------
 
     def check_fields(self, values: dict[str, Any], *, creating: bool) -> Problems:
+        """StoreUserRequest/UpdateUserRequest: email and username (and Pterodactyl's names) required, each at most
+        `max_length` characters, as is the external id; Pterodactyl's username format. Passwords have no rule."""
         problems = super().check_fields(values, creating=creating)
+        high = self.max_length
         username = values.get("username")
-        name_rule_applies = self.username_format and username is not None and str(username).strip()
-        if name_rule_applies and not _USERNAME.match(str(username).strip().lower()):
-            problems.setdefault("username", []).append(_USERNAME_MESSAGE)
+        if username is not None and self.username_format and not _USERNAME.match(str(username).lower()):
+            add_problem(problems, "username", _USERNAME_MESSAGE)
+        for name in ("email", "username"):
+            if len(str(values.get(name) or "")) > high:
+                add_problem(problems, name, f"The {name} must be between 1 and {high} characters.")
         for name in ("first_name", "last_name") if Capability.NAMES in self.capabilities else ():
             label = name.replace("_", " ")
             value = values.get(name)
-            if (value is None or not str(value).strip()) and (creating or name in values):
-                problems.setdefault(name, []).append(f"The {label} field is required.")
-            elif value is not None and len(str(value).strip()) > _MAX_LENGTH:
-                problems.setdefault(name, []).append(f"The {label} must be between 1 and {_MAX_LENGTH} characters.")
-        for name in ("email", "username"):
-            if len(str(values.get(name) or "")) > _MAX_LENGTH:
-                problems.setdefault(name, []).append(f"The {name} must be between 1 and {_MAX_LENGTH} characters.")
+            if value is None and (creating or name in values):
+                add_problem(problems, name, f"The {label} field is required.")
+            elif value is not None and len(str(value)) > _MAX_NAME_LENGTH:
+                add_problem(problems, name, f"The {label} must be between 1 and {_MAX_NAME_LENGTH} characters.")
+        if len(str(values.get("external_id") or "")) > high:
+            add_problem(problems, "external_id", f"The external id may not be greater than {high} characters.")
         return problems
 
     # --- reading ------------------------------------------------------------------------------------------------
@@ -369,6 +376,7 @@ class PelicanClient(PterodactylClient):
     default_rate_limit = 256
     required_on_update = ("email", "username")
     username_format = False
+    max_length = 255
     filter_specials = ","
 
     async def create_user(self, user: NewUser) -> PanelUser:

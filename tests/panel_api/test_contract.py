@@ -305,6 +305,15 @@ async def test_invalid_input_is_a_validation_refusal_with_field_messages(subject
     assert (await client.get_user(str(added.id))).email == "valid@example.com"
 
 
+async def test_a_password_of_spaces_is_refused_by_the_check(subject: Subject) -> None:
+    # Some panels would take one (Pterodactyl, Pelican and Calagopus do not trim passwords), none should get one.
+    refused = {"password": ["The password must not be empty or only spaces."]}
+    assert (
+        subject.client.check_new_user(new_user(subject, "spaces").model_copy(update={"password": " " * 12})) == refused
+    )
+    assert subject.client.check_changes(UserChanges(password=" \t " * 4)) == refused
+
+
 async def test_suspending_twice_and_lifting_no_suspension_are_conflicts(subject: Subject) -> None:
     client = subject.client
     if not client.supports(Capability.SUSPENSION):
