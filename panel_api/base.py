@@ -150,8 +150,8 @@ class PanelClient(ABC):
         """Rules every panel shares; subclasses add their own. Messages read like the panels' own.
 
         `values` are as the panel reads them: on a panel that `trims_input`, strings are trimmed and a blank one is
-        None, so a field present with None was given blank. A password of spaces is refused on every panel: where
-        the panel would take it, nobody could type it at a login form that trims, and it is never meant.
+        None, so a field present with None was given blank. A password that is empty or only spaces is refused on
+        every panel, though some would take it (passwords are not trimmed): it is a slip, never a password meant.
         """
         problems: Problems = {}
         for name in ("email", "username"):

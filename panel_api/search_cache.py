@@ -34,7 +34,9 @@ class SearchCache:
     searches on their way, so that a term typed while a shorter one is being fetched can wait for it instead of
     sending its own request."""
 
-    def __init__(self, *, ttl: float = 30.0, max_entries: int = 256, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, *, ttl: float = 30.0, max_entries: int = 256, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
@@ -43,9 +45,6 @@ class SearchCache:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def clear(self) -> None:
-        self._entries.clear()
 
     def store(self, term: str, users: list[PanelUser], *, complete: bool, at: float | None = None) -> None:
         """Remember the panel's answer to `term`, as it was at `at` (now by default)."""

@@ -73,7 +73,7 @@ class Response:
     # False for a request that changes something and must not be repeated (a create): a success answer whose body
     # cannot be read then means the change may well have been made.
     idempotent: bool = True
-    # A read (GET): the transport has already retried a success it could not parse, so none came back readable.
+    # A read (GET): a success it cannot parse has been asked for again already, as often as retries allow.
     read: bool = False
     # Every unreadable success the request got was a web page (a login page, a proxy's page): most likely the URL
     # points at the panel's website rather than its API, or something in front of the panel answers for it.
