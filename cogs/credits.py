@@ -15,7 +15,7 @@ from storage import StaffChange
 
 from .common.auditing import audited
 from .common.checks import Access, require
-from .common.errors import UserFacingError
+from .common.errors import UserFacingError, refuse_invalid
 from .common.notices import credits as show_credits
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
@@ -114,13 +114,7 @@ class Credits(commands.GroupCog, group_name="credits", group_description="Panel 
             action = "credits.add" if sign > 0 else "credits.remove"
             async with audited(interaction, action, panel=panel_name, target=account) as change:
                 change.details.update(amount=str(amount), reason=reason, before=account.credits)
-                current = Decimal(str(account.credits or 0))
-                if sign < 0 and amount > current:
-                    raise UserFacingError(
-                        f"**{safe(account.username)}** has {show_credits(str(current))} credits, and "
-                        f"{client.display_name} does not let a balance go below zero. "
-                        f"Remove at most {show_credits(str(current))}."
-                    )
+                refuse_invalid(client.check_credit_change(account, sign * amount))
                 updated = await client.change_credits(account.id, float(sign * amount))
                 change.details["after"] = updated.credits
             told = await self._tell_member(notices, panel_name, updated, sign * amount, interaction.user.id, reason)
@@ -199,12 +193,7 @@ class ServerLimits(
         action = "server_limit.add" if sign > 0 else "server_limit.remove"
         async with audited(interaction, action, panel=panel_name, target=account) as change:
             change.details.update(amount=amount, before=account.server_limit)
-            current = account.server_limit or 0
-            if sign < 0 and amount > current:
-                raise UserFacingError(
-                    f"**{safe(account.username)}** may have {current} servers, and {client.display_name} does not "
-                    f"let the limit go below zero. Remove at most {current}."
-                )
+            refuse_invalid(client.check_server_limit_change(account, sign * amount))
             updated = await client.change_server_limit(account.id, sign * amount)
             change.details["after"] = updated.server_limit
         owned = f" (owns {updated.servers_count})" if updated.servers_count is not None else ""

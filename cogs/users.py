@@ -16,14 +16,13 @@ from panel_api import (
     PanelUser,
     UserChanges,
     UserHasServers,
-    ValidationFailed,
 )
 from storage import LinkMethod
 
 from .common.auditing import audited
 from .common.checks import Access, require
 from .common.embeds import FIELD_LABELS, show_value, user_embed, user_line
-from .common.errors import UserFacingError
+from .common.errors import UserFacingError, refuse_invalid
 from .common.linking import create_link, unlink_deleted_account
 from .common.pager import PageTurn, pager_view
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
@@ -373,11 +372,6 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         except UserFacingError as refused:
             return f"The account was created, but not linked: {refused}"
         return "\n".join([f"Linked to {member.mention}.", *result.notes])
-
-
-def refuse_invalid(problems: dict[str, list[str]]) -> None:
-    if problems:
-        raise ValidationFailed(problems, "That input would be refused by the panel:")
 
 
 def delete_warning(client: PanelClient, user: PanelUser) -> str:

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import ClassVar
 
 import aiohttp
 from pydantic import SecretStr
 
-from .errors import Forbidden, NotSupported, PanelError, PanelUnavailable, Unauthorized
+from .errors import Forbidden, NotSupported, PanelError, PanelUnavailable, RateLimited, Unauthorized
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import SearchCache, UserFilter
 from .transport import Transport, TransportOptions
 
 # Deliberately loose: the panel has the last word; this only catches typos before a round trip.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-MIN_PASSWORD_LENGTH = 8
+# Laravel's TrimStrings (10+): whitespace, the byte-order mark and the zero-width space at either end.
+_LARAVEL_TRIM = re.compile(r"^[\s\ufeff\u200b]+|[\s\ufeff\u200b]+$")
+MIN_PASSWORD_LENGTH = 8  # where a panel has a minimum, it is this one (Laravel's Password default, CtrlPanel's rule)
 
 Problems = dict[str, list[str]]
+
+
+def add_problem(problems: Problems, field: str, message: str) -> None:
+    problems.setdefault(field, []).append(message)
 
 
 @dataclass(frozen=True)
@@ -60,11 +69,19 @@ class PanelClient(ABC):
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     default_rate_limit: ClassVar[int] = 60
+    # The page size for walking every user: what the panel accepts, and what it answers fast. Each panel's module
+    # says why its size; 100 is a size every supported panel accepts.
     iter_page_size: ClassVar[int] = 100
+    # How many users `suggest_users` asks for: more than it shows, since a complete answer to a term answers every
+    # longer term without a request, and one request costs the same share of the rate limit whatever its size.
+    suggestion_page_size: ClassVar[int] = 100
     # CtrlPanel deletes a user's servers along with the user; staff must be told before they confirm.
     deletes_servers_with_user: ClassVar[bool] = False
     # What staff are told after creating an account without a password; `{email}` is the new account's address.
     password_setup: ClassVar[str] = "No password was set: the user can choose one with the panel's password reset."
+    # Laravel panels run TrimStrings and ConvertEmptyStringsToNull before validating: every string but a password
+    # is trimmed, and one left empty is null, so a value of spaces is a missing value ("required" fails).
+    trims_input: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -84,6 +101,8 @@ class PanelClient(ABC):
             options=options or TransportOptions(rate_limit=self.default_rate_limit),
             panel_label=f"the {self.display_name} panel",
         )
+        # Recent searches for `suggest_users`; replace it (e.g. with another clock) before the first suggestion.
+        self.search_cache = SearchCache()
 
     @property
     def base_url(self) -> str:
@@ -121,26 +140,48 @@ class PanelClient(ABC):
 
     def check_new_user(self, user: NewUser) -> Problems:
         """Field problems the panel would refuse, found without a request (empty when the input looks fine)."""
-        return self.check_fields(user.model_dump(exclude_none=True), creating=True)
+        return self.check_fields(self._as_read(user.model_dump(exclude_none=True)), creating=True)
 
     def check_changes(self, changes: UserChanges) -> Problems:
-        return self.check_fields({k: v for k, v in changes.changed().items() if v is not None}, creating=False)
+        values = {k: v for k, v in changes.changed().items() if v is not None}
+        return self.check_fields(self._as_read(values), creating=False)
 
     def check_fields(self, values: dict[str, object], *, creating: bool) -> Problems:
-        """Rules every panel shares; subclasses add their own. Messages read like the panels' own."""
+        """Rules every panel shares; subclasses add their own. Messages read like the panels' own.
+
+        `values` are as the panel reads them: on a panel that `trims_input`, strings are trimmed and a blank one is
+        None, so a field present with None was given blank. A password that is empty or only spaces is refused on
+        every panel, though some would take it (passwords are not trimmed): it is a slip, never a password meant.
+        """
         problems: Problems = {}
+        for name in ("email", "username"):
+            if name in values and (values[name] is None or not str(values[name]).strip()):
+                add_problem(problems, name, f"The {name} field is required.")
         email = values.get("email")
-        if email is not None and not _EMAIL.match(str(email)):
-            problems.setdefault("email", []).append("The email must be a valid email address.")
-        username = values.get("username")
-        if username is not None and not str(username).strip():
-            problems.setdefault("username", []).append("The username field is required.")
+        if email is not None and str(email).strip() and not _EMAIL.match(str(email)):
+            add_problem(problems, "email", "The email must be a valid email address.")
         password = values.get("password")
-        if password is not None and len(str(password)) < MIN_PASSWORD_LENGTH:
-            problems.setdefault("password", []).append(
-                f"The password must be at least {MIN_PASSWORD_LENGTH} characters."
-            )
+        if password is not None and not str(password).strip():
+            add_problem(problems, "password", "The password must not be empty or only spaces.")
         return problems
+
+    def check_credit_change(self, user: PanelUser, delta: Decimal) -> Problems:
+        """Problems the panel would refuse in changing `user`'s credits by `delta` (more than zero adds, less
+        removes), judged from the account as last read, without a request. Empty when it looks fine, and on
+        panels whose rules are not known here."""
+        return {}
+
+    def check_server_limit_change(self, user: PanelUser, delta: int) -> Problems:
+        """As `check_credit_change`, for raising (delta > 0) or lowering how many servers `user` may have."""
+        return {}
+
+    def _as_read(self, values: dict[str, object]) -> dict[str, object]:
+        if not self.trims_input:
+            return values
+        return {
+            name: value if name == "password" or not isinstance(value, str) else _LARAVEL_TRIM.sub("", value) or None
+            for name, value in values.items()
+        }
 
     # --- operations every panel has -------------------------------------------------------------------------
 
@@ -179,6 +220,52 @@ class PanelClient(ABC):
                 return user
             if user.external_id is not None and user.external_id == query:
                 return user
+        return None
+
+    # --- search as you type -----------------------------------------------------------------------------------
+
+    async def suggest_users(self, term: str, limit: int = 25) -> list[PanelUser]:
+        """Up to `limit` users that `list_users(search=term)` would list first, for search-as-you-type: cheap
+        enough to call on every keystroke, and never in the way of other requests.
+
+        Answers come from `search_cache` when it can give exactly what the panel would: the same term asked
+        recently, or a complete answer to a shorter term that `search_narrowing` can filter; a term typed while a
+        shorter one is being fetched waits for that answer first. Otherwise one best-effort request is sent
+        (`Transport.best_effort`): it uses a share of the rate limit and never waits for it. When it may not be
+        sent, the answer is what the cache has (matching users from a shorter term's first page, some perhaps
+        missing) or, with nothing cached, RateLimited at once. Other errors are those of `list_users`.
+        """
+        term = term.strip()
+        limit = max(1, limit)
+        cache, narrowing = self.search_cache, self.search_narrowing
+        while True:
+            known = cache.answer(term, narrowing)
+            if known is not None:
+                return known[:limit]
+            pending = cache.pending_for(term, narrowing)
+            if pending is None:
+                break
+            await asyncio.shield(pending)
+        pending = cache.begin(term)
+        try:
+            with self.transport.best_effort():
+                size = max(limit, self.suggestion_page_size)
+                page = await self.list_users(page=1, per_page=size, search=term or None)
+            cache.store(term, page.items, complete=page.page == 1 and page.total <= len(page.items))
+        except RateLimited:
+            partial = cache.partial_answer(term, narrowing)
+            if partial is None:
+                raise
+            return partial[:limit]
+        finally:
+            cache.end(term, pending)
+        return page.items[:limit]
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The filter that picks, out of everything `list_users(search=shorter)` matches, exactly what
+        `list_users(search=longer)` matches; None unless the panel's search guarantees that the longer term's
+        matches are among the shorter's and can be told from a PanelUser alone. Terms come stripped; `shorter` may
+        be "" (no search: every user). The default guarantees nothing, so every new term is a request."""
         return None
 
     # --- operations only some panels have --------------------------------------------------------------------

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import SecretStr
 
-from .base import HealthReport, PanelClient, Problems
+from .base import MIN_PASSWORD_LENGTH, HealthReport, PanelClient, Problems, add_problem
 from .errors import (
     Conflict,
     Forbidden,
@@ -37,6 +37,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response, TransportOptions
 
 USERS = "api/admin/users"
@@ -51,6 +52,7 @@ _MAX_PER_PAGE = 100
 _MAX_SEARCH = 128
 _MAX_LENGTH = 255
 _MAX_PASSWORD = 512
+_LANGUAGE_LENGTH = (2, 15)
 _USERNAME = re.compile(r"[A-Za-z0-9_]{3,15}")
 # garde reports "<field>: <message>"; the panel's names for ours.
 _FIELD_MESSAGE = re.compile(r"([a-z_][a-z0-9_]*(?:\[\d+\])?): (.+)", re.S)
@@ -168,7 +170,7 @@ class CalagopusClient(PanelClient):
     # The panel allows 359 requests per 30 s per IP (the 360th is refused). 300 in any 60 s (the transport's
     # default window) stays under that in every 30 s, with room for account_for_key and anything else on the host.
     default_rate_limit = 300
-    iter_page_size = _MAX_PER_PAGE
+    iter_page_size = _MAX_PER_PAGE  # per_page must be 1–100: more is a 400, not a smaller page
 
     def __init__(
         self,
@@ -191,30 +193,37 @@ class CalagopusClient(PanelClient):
     # --- checking input ---------------------------------------------------------------------------------------
 
     def check_fields(self, values: dict[str, Any], *, creating: bool) -> Problems:
-        """garde's rules as of release 1.1.4; the language list is the panel's own, so only the panel checks it."""
+        """garde's rules as of release 1.1.4 (nothing is trimmed): username 3–15 of `[A-Za-z0-9_]`, names 1–255,
+        email and external id at most 255 bytes, password 1–512 on create but 8–512 on update, language 2–15
+        characters (the list of languages is the panel's own, so only the panel checks a name)."""
         problems = super().check_fields(values, creating=creating)
         username = values.get("username")
         if username is not None and str(username).strip() and not _USERNAME.fullmatch(str(username)):
-            problems.setdefault("username", []).append(
-                "The username must be 3 to 15 characters: letters, digits and underscores only."
+            add_problem(
+                problems, "username", "The username must be 3 to 15 characters: letters, digits and underscores only."
             )
         for name in ("first_name", "last_name"):
             label = name.replace("_", " ")
             value = values.get(name)
             if (value is None or not str(value).strip()) and (creating or name in values):
-                problems.setdefault(name, []).append(f"The {label} field is required.")
+                add_problem(problems, name, f"The {label} field is required.")
             elif value is not None and len(str(value)) > _MAX_LENGTH:
-                problems.setdefault(name, []).append(f"The {label} may not be longer than {_MAX_LENGTH} characters.")
+                add_problem(problems, name, f"The {label} may not be longer than {_MAX_LENGTH} characters.")
         if len(str(values.get("email") or "").encode()) > _MAX_LENGTH:
-            problems.setdefault("email", []).append(f"The email may not be longer than {_MAX_LENGTH} characters.")
+            add_problem(problems, "email", f"The email may not be longer than {_MAX_LENGTH} characters.")
         if len(str(values.get("external_id") or "")) > _MAX_LENGTH:
-            problems.setdefault("external_id", []).append(
-                f"The external id may not be longer than {_MAX_LENGTH} characters."
-            )
-        if len(str(values.get("password") or "")) > _MAX_PASSWORD:
-            problems.setdefault("password", []).append(
-                f"The password may not be longer than {_MAX_PASSWORD} characters."
-            )
+            add_problem(problems, "external_id", f"The external id may not be longer than {_MAX_LENGTH} characters.")
+        password = values.get("password")
+        if password is not None and str(password).strip():
+            low = 1 if creating else MIN_PASSWORD_LENGTH
+            if len(str(password)) < low:
+                add_problem(problems, "password", f"The password must be at least {low} characters.")
+            elif len(str(password)) > _MAX_PASSWORD:
+                add_problem(problems, "password", f"The password may not be longer than {_MAX_PASSWORD} characters.")
+        language = values.get("language")
+        if language is not None and not _LANGUAGE_LENGTH[0] <= len(str(language)) <= _LANGUAGE_LENGTH[1]:
+            low, high = _LANGUAGE_LENGTH
+            add_problem(problems, "language", f"The language must be a code of {low} to {high} characters, e.g. en.")
         return problems
 
     def _user_path(self, user_id: str) -> str:
@@ -233,6 +242,13 @@ class CalagopusClient(PanelClient):
             params["search"] = term
         body = self._expect(await self.transport.request("GET", USERS, params=params))
         return self._page(body)
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The search is `ILIKE '%term%'` on username or email, with `%`, `_` and `\\` left to Postgres; a term
+        over 128 characters is refused by the panel, so it is sent for the panel to say so."""
+        if len(longer) > _MAX_SEARCH:
+            return None
+        return substring_narrowing(shorter, longer, lambda user: (user.username, user.email), special="%_\\")
 
     async def get_user(self, user_id: str) -> PanelUser:
         response = await self.transport.request("GET", self._user_path(user_id))

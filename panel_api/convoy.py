@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from .base import PanelClient, Problems, walk_pages
+from .base import MIN_PASSWORD_LENGTH, PanelClient, Problems, add_problem, walk_pages
 from .errors import (
     Conflict,
     Forbidden,
@@ -37,6 +37,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response
 
 USERS = "api/application/users"
@@ -57,7 +58,8 @@ class ConvoyClient(PanelClient):
     # Convoy does not throttle its application API; this keeps a bulk job from hammering a panel that never says
     # "slow down".
     default_rate_limit = 240
-    iter_page_size = MAX_PER_PAGE
+    trims_input = True
+    iter_page_size = MAX_PER_PAGE  # the panel's cap: asking for more still gets 100
     # What a UserChanges may carry that Convoy has nowhere to store, and how to say so.
     _unstorable: ClassVar[dict[str, str]] = {
         "first_name": "store first or last names",
@@ -69,15 +71,18 @@ class ConvoyClient(PanelClient):
     # --- checking input ---------------------------------------------------------------------------------------
 
     def check_fields(self, values: dict[str, Any], *, creating: bool) -> Problems:
+        """Store/UpdateUserRequest: name and email required, 1–191 characters; a password (Laravel's default
+        Password rule: 8 characters or more) required on create."""
         problems = super().check_fields(values, creating=creating)
-        if creating and not values.get("password"):
+        password = values.get("password")
+        if creating and not password:
             # Convoy has no "choose your password" email, so the panel requires one.
-            problems.setdefault("password", []).append("The password field is required.")
+            add_problem(problems, "password", "The password field is required.")
+        elif password is not None and str(password).strip() and len(str(password)) < MIN_PASSWORD_LENGTH:
+            add_problem(problems, "password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
         for ours, theirs in (("username", "name"), ("email", "email")):
-            if len(str(values.get(ours) or "").strip()) > _MAX_LENGTH:
-                problems.setdefault(ours, []).append(
-                    f"The {theirs} field must be between 1 and {_MAX_LENGTH} characters."
-                )
+            if len(str(values.get(ours) or "")) > _MAX_LENGTH:
+                add_problem(problems, ours, f"The {theirs} field must be between 1 and {_MAX_LENGTH} characters.")
         return problems
 
     # --- reading ------------------------------------------------------------------------------------------------
@@ -89,6 +94,17 @@ class ConvoyClient(PanelClient):
             # The search box's filter fails on a comma; the name filter takes one as "or".
             params["filter[name]" if "," in term else "filter[*]"] = term
         return await self._get_page(params)
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The search box's filter matches an id or an email exactly, or part of the name; only the name part is
+        a substring match, so only a longer term that can be neither an email (it has no `@`) nor an id (MySQL
+        reads a text as the number it starts with, so it starts with a letter) narrows. `%` and `_` are
+        wildcards, a comma switches to the name filter's "or", and true/false are read as booleans."""
+        if not longer[:1].isascii() or not longer[:1].isalpha() or "@" in longer or longer in ("true", "false"):
+            return None
+        if shorter in ("true", "false"):
+            return None
+        return substring_narrowing(shorter, longer, lambda user: (user.username,), special=",%_\\")
 
     async def get_user(self, user_id: str) -> PanelUser:
         response = await self.transport.request("GET", self._user_path(user_id))

@@ -29,14 +29,16 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import aiohttp
 from pydantic import SecretStr
 
-from .base import PanelClient, Problems, walk_pages
+from .base import MIN_PASSWORD_LENGTH, PanelClient, Problems, add_problem, walk_pages
 from .errors import Conflict, Forbidden, NotFound, PanelError, PanelUnavailable, Unauthorized, ValidationFailed
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response, TransportOptions
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,17 @@ _MAX_ID_DIGITS = 15
 _NAME_LENGTH = (4, 30)
 _MAX_PASSWORD_LENGTH = 191
 _MAX_EMAIL_LENGTH_BEFORE_12 = 64
+# Credit and server-limit bounds (reference A.3.4–A.3.5). Before 1.2 an increment or decrement is 0–1000000 and
+# may not take the balance to 99999999 or the limit to 2147483647; 1.1's credits change through the update, which
+# takes a balance of 0–1000000. 1.2: an increment is 0–9223372036854775 credits or 0–1000000 servers, a decrement
+# at least 1, and the result at most 9223372036854775 credits (thousandths in a signed BIGINT) or 1000000 servers.
+_MAX_STEP_OLD = 1_000_000
+_MAX_CREDITS_OLD = 99_999_999
+_MAX_SERVER_LIMIT_OLD = 2_147_483_647
+_MAX_BALANCE_11 = 1_000_000
+_MAX_CREDIT_STEP_12 = 9_223_372_036_854_775
+_MAX_CREDITS_12 = 9_223_372_036_854_775
+_MAX_SERVER_LIMIT_12 = 1_000_000
 _MISSING_HEADER = "Missing Authorization header"
 _STATE_CONFLICTS = {
     "suspend": "This account is already suspended.",
@@ -116,6 +129,11 @@ def _json_number(value: float) -> int | float:
     return int(value) if value.is_integer() else value
 
 
+def _shown(amount: Decimal) -> str:
+    """An amount as staff would write it: `12.5`, `10`, never `1E+1`."""
+    return format(amount.normalize(), "f")
+
+
 def _alpha_num(text: str) -> bool:
     """Laravel's `alpha_num`: letters (any script), combining marks and digits, nothing else."""
     return bool(text) and all(unicodedata.category(char)[0] in "LMN" for char in text)
@@ -147,12 +165,15 @@ class CtrlPanelClient(PanelClient):
         }
     )
     default_rate_limit = 60  # throttle:api, per IP
+    trims_input = True
     deletes_servers_with_user = True
     password_setup = (
         "No password was given, so a random one was set (it is not kept): the user chooses their own with the "
         'panel\'s "Forgot password" for {email}.'
     )
-    # `per_page` has no maximum, and 60 requests a minute is little: large pages, few requests.
+    # `per_page` has no maximum, and 60 requests a minute is little: large pages, few requests. 500 raw models (or
+    # resources) with their roles and server counts still come back in well under a second; the Discord scan,
+    # which includes nothing else, can take twice that.
     iter_page_size = 500
     discord_scan_page_size: ClassVar[int] = 1000
 
@@ -178,29 +199,108 @@ class CtrlPanelClient(PanelClient):
 
     def check_fields(self, values: dict[str, Any], *, creating: bool) -> Problems:
         """CtrlPanel's rules: `name` (our username) 4–30 characters, letters and digits only on create; passwords
-        8–191; emails at most 64 characters on create before 1.2.0."""
+        8–191; emails at most 64 characters on create before 1.2.0 (applied once the version is known)."""
         problems = super().check_fields(values, creating=creating)
         username = values.get("username")
-        if username is not None and str(username).strip():
+        if username is not None:
             text = str(username)
             low, high = _NAME_LENGTH
             if not low <= len(text) <= high:
-                problems.setdefault("username", []).append(f"The username must be between {low} and {high} characters.")
+                add_problem(problems, "username", f"The username must be between {low} and {high} characters.")
             if creating and not _alpha_num(text):
-                problems.setdefault("username", []).append(
-                    "The username must only contain letters and numbers (no spaces, dots, dashes or underscores)."
+                add_problem(
+                    problems,
+                    "username",
+                    "The username must only contain letters and numbers (no spaces, dots, dashes or underscores).",
                 )
         email = values.get("email")
         era = self._era
         old_limit = creating and era is not None and not era.resources
         if old_limit and email is not None and len(str(email)) > _MAX_EMAIL_LENGTH_BEFORE_12:
-            problems.setdefault("email", []).append(
-                f"The email must not be greater than {_MAX_EMAIL_LENGTH_BEFORE_12} characters."
-            )
+            limit = _MAX_EMAIL_LENGTH_BEFORE_12
+            add_problem(problems, "email", f"The email must not be greater than {limit} characters.")
         password = values.get("password")
-        if password is not None and len(str(password)) > _MAX_PASSWORD_LENGTH:
-            problems.setdefault("password", []).append(
-                f"The password must not be greater than {_MAX_PASSWORD_LENGTH} characters."
+        if password is not None and str(password).strip():
+            if len(str(password)) < MIN_PASSWORD_LENGTH:
+                add_problem(problems, "password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+            elif len(str(password)) > _MAX_PASSWORD_LENGTH:
+                add_problem(
+                    problems, "password", f"The password must not be greater than {_MAX_PASSWORD_LENGTH} characters."
+                )
+        return problems
+
+    def check_credit_change(self, user: PanelUser, delta: Decimal) -> Problems:
+        """The increment/decrement rules of the version (on 1.1, those of the update that writes the new balance):
+        the amount's bounds, 1.2's "at least 1" on a removal, and each version's ceiling and floor for the result.
+        Before the version is known, only what every version refuses: a balance below zero."""
+        if delta == 0:
+            return {}
+        era, amount = self._era, abs(delta)
+        balance = None if user.credits is None else Decimal(str(user.credits))
+        new = None if balance is None else balance + delta
+        problems: Problems = {}
+        if era is None:
+            pass
+        elif era.credits_by_update:
+            if new is not None and new > _MAX_BALANCE_11:
+                add_problem(
+                    problems,
+                    "credits",
+                    f"CtrlPanel 1.1 keeps at most {_MAX_BALANCE_11} credits on an account; this would make it "
+                    f"{_shown(new)}.",
+                )
+        elif era.resources and delta < 0:
+            if amount < 1:
+                add_problem(
+                    problems,
+                    "credits",
+                    "The credits must be at least 1: CtrlPanel 1.2 does not remove less than 1 credit at a time.",
+                )
+        elif amount > (step := _MAX_CREDIT_STEP_12 if era.resources else _MAX_STEP_OLD):
+            add_problem(problems, "credits", f"The credits must be between 0 and {step} at a time.")
+        elif delta > 0 and new is not None:
+            over = new > _MAX_CREDITS_12 if era.resources else new >= _MAX_CREDITS_OLD
+            if over:
+                kept = f"at most {_MAX_CREDITS_12}" if era.resources else f"below {_MAX_CREDITS_OLD}"
+                add_problem(
+                    problems,
+                    "credits",
+                    f"Adding {_shown(amount)} credits would make the balance {_shown(new)}, and CtrlPanel keeps "
+                    f"balances {kept}.",
+                )
+        if delta < 0 and balance is not None and amount > balance:
+            add_problem(
+                problems,
+                "credits",
+                f"Cannot remove {_shown(amount)} credits: the account has {_shown(balance)}, and CtrlPanel does not "
+                f"let a balance go below zero. Remove at most {_shown(balance)}.",
+            )
+        return problems
+
+    def check_server_limit_change(self, user: PanelUser, delta: int) -> Problems:
+        """The increment/decrement rules for `server_limit`: the amount at most 1000000 (1.2: on an increase), the
+        result at most 1000000 (1.2) or below 2147483647 (before), never below zero."""
+        if delta == 0:
+            return {}
+        era, amount, current = self._era, abs(delta), user.server_limit
+        problems: Problems = {}
+        if era is not None and (delta > 0 or not era.resources) and amount > _MAX_STEP_OLD:
+            add_problem(problems, "server_limit", f"The server limit must be between 0 and {_MAX_STEP_OLD} at a time.")
+        elif era is not None and delta > 0 and current is not None:
+            ceiling = _MAX_SERVER_LIMIT_12 if era.resources else _MAX_SERVER_LIMIT_OLD - 1
+            if current + amount > ceiling:
+                add_problem(
+                    problems,
+                    "server_limit",
+                    f"Adding {amount} would make the server limit {current + amount}, over CtrlPanel's limit of "
+                    f"{ceiling}.",
+                )
+        if delta < 0 and current is not None and amount > current:
+            add_problem(
+                problems,
+                "server_limit",
+                f"Cannot remove {amount}: the account may have {current} servers, and CtrlPanel does not let the "
+                f"limit go below zero. Remove at most {current}.",
             )
         return problems
 
@@ -218,6 +318,18 @@ class CtrlPanelClient(PanelClient):
             # One filter only: several AND together. An address searches emails, anything else names.
             params["filter[email]" if "@" in term else "filter[name]"] = _filter_value(term)
         return self._page(self._expect(await self.transport.request("GET", USERS, params=params), 200))
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """`list_users` filters one column by substring: emails for a term with an `@`, names otherwise (the words
+        true and false are sent so that they match as words). A comma means "or"; 0.9's query builder also leaves
+        LIKE's wildcards to the database, so until the version is known they do not narrow either."""
+        if shorter and ("@" in shorter) != ("@" in longer):
+            return None
+        era = self._era
+        special = ",%_\\" if era is None or era.name == "0.9" else ","
+        if "@" in longer:
+            return substring_narrowing(shorter, longer, lambda user: (user.email,), special=special)
+        return substring_narrowing(shorter, longer, lambda user: (user.username,), special=special)
 
     async def get_user(self, user_id: str) -> PanelUser:
         panel_id = self._panel_id(user_id)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from .base import PanelClient, Problems, walk_pages
+from .base import PanelClient, Problems, add_problem, walk_pages
 from .errors import (
     Conflict,
     Forbidden,
@@ -32,6 +32,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter, substring_narrowing
 from .transport import Response
 
 USERS = "api/application/users"
@@ -42,7 +43,7 @@ _USERNAME_MESSAGE = (
     "The username must start and end with alpha-numeric characters and contain only letters, numbers, dashes, "
     "underscores, and periods."
 )
-_MAX_LENGTH = 191
+_MAX_NAME_LENGTH = 191
 
 # Application keys must never be handed to the client API as "proof": they would prove nothing about a member.
 _APPLICATION_KEY_PREFIXES = ("ptla_", "papp_")
@@ -79,31 +80,44 @@ class PterodactylClient(PanelClient):
     )
     default_rate_limit = 240
     password_setup = "No password was set: the panel emails {email} a link to choose one."
-    # The panel has no per_page cap; 200 keeps each answer well under a second on a busy panel.
-    iter_page_size = 200
+    # The panel takes any per_page (no maximum, nothing validated). 500 users is a few hundred kB of JSON that a
+    # panel builds in well under a second (no includes are asked for when walking); much larger pages make PHP's
+    # transformer and the database slow enough to meet proxies' timeouts, and fewer, larger pages matter when the
+    # whole rate limit is 240 (Pelican 256) requests a minute.
+    iter_page_size = 500
     # Fields PATCH insists on every time.
     required_on_update: ClassVar[tuple[str, ...]] = ("email", "username", "first_name", "last_name")
     # Pterodactyl's Username rule: letters, digits, - _ . inside, alphanumeric at both ends, 3 characters or more.
     username_format: ClassVar[bool] = True
+    # The most characters an email, username or external id may have (Pelican's columns are wider).
+    max_length: ClassVar[int] = 191
+    trims_input = True
+    # Characters a filter value does not match as themselves: `,` means "or" in both; Pterodactyl's query builder
+    # (5.x) also leaves LIKE's `%`, `_` and `\` to the database, Pelican's (6.x) escapes them.
+    filter_specials: ClassVar[str] = ",%_\\"
 
     # --- checking input ---------------------------------------------------------------------------------------
 
     def check_fields(self, values: dict[str, Any], *, creating: bool) -> Problems:
+        """StoreUserRequest/UpdateUserRequest: email and username (and Pterodactyl's names) required, each at most
+        `max_length` characters, as is the external id; Pterodactyl's username format. Passwords have no rule."""
         problems = super().check_fields(values, creating=creating)
+        high = self.max_length
         username = values.get("username")
-        name_rule_applies = self.username_format and username is not None and str(username).strip()
-        if name_rule_applies and not _USERNAME.match(str(username).strip().lower()):
-            problems.setdefault("username", []).append(_USERNAME_MESSAGE)
+        if username is not None and self.username_format and not _USERNAME.match(str(username).lower()):
+            add_problem(problems, "username", _USERNAME_MESSAGE)
+        for name in ("email", "username"):
+            if len(str(values.get(name) or "")) > high:
+                add_problem(problems, name, f"The {name} must be between 1 and {high} characters.")
         for name in ("first_name", "last_name") if Capability.NAMES in self.capabilities else ():
             label = name.replace("_", " ")
             value = values.get(name)
-            if (value is None or not str(value).strip()) and (creating or name in values):
-                problems.setdefault(name, []).append(f"The {label} field is required.")
-            elif value is not None and len(str(value).strip()) > _MAX_LENGTH:
-                problems.setdefault(name, []).append(f"The {label} must be between 1 and {_MAX_LENGTH} characters.")
-        for name in ("email", "username"):
-            if len(str(values.get(name) or "")) > _MAX_LENGTH:
-                problems.setdefault(name, []).append(f"The {name} must be between 1 and {_MAX_LENGTH} characters.")
+            if value is None and (creating or name in values):
+                add_problem(problems, name, f"The {label} field is required.")
+            elif value is not None and len(str(value)) > _MAX_NAME_LENGTH:
+                add_problem(problems, name, f"The {label} must be between 1 and {_MAX_NAME_LENGTH} characters.")
+        if len(str(values.get("external_id") or "")) > high:
+            add_problem(problems, "external_id", f"The external id may not be greater than {high} characters.")
         return problems
 
     # --- reading ------------------------------------------------------------------------------------------------
@@ -116,6 +130,15 @@ class PterodactylClient(PanelClient):
             params["filter[email]" if "@" in term else "filter[username]"] = term
         body = self._expect(await self.transport.request("GET", USERS, params=params), 200)
         return self._page(body)
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """`list_users` filters one column by substring: emails for a term with an `@`, usernames otherwise. The
+        words `true` and `false` are read as booleans by the query builder, so they never narrow."""
+        if {shorter, longer} & {"true", "false"} or (shorter and ("@" in shorter) != ("@" in longer)):
+            return None
+        if "@" in longer:
+            return substring_narrowing(shorter, longer, lambda user: (user.email,), special=self.filter_specials)
+        return substring_narrowing(shorter, longer, lambda user: (user.username,), special=self.filter_specials)
 
     async def get_user(self, user_id: str) -> PanelUser:
         if not str(user_id).isdigit():
@@ -353,6 +376,8 @@ class PelicanClient(PterodactylClient):
     default_rate_limit = 256
     required_on_update = ("email", "username")
     username_format = False
+    max_length = 255
+    filter_specials = ","
 
     async def create_user(self, user: NewUser) -> PanelUser:
         if user.admin:

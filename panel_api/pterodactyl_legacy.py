@@ -47,7 +47,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 import aiohttp
 from pydantic import SecretStr
 
-from .base import HealthReport, PanelClient, Problems, walk_pages
+from .base import HealthReport, PanelClient, Problems, add_problem, walk_pages
 from .errors import (
     Conflict,
     Forbidden,
@@ -59,6 +59,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
+from .search_cache import UserFilter
 from .transport import Response, TransportOptions
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ KEY_FORMAT = (
 _NEWER_PANEL_KEY_PREFIXES = ("ptla_", "ptlc_", "papp_", "pacc_")
 _PUBLIC_KEY = re.compile(r"[A-Za-z0-9]+")
 _PASSWORD = re.compile(r"(?=.*\d)(?=.*[a-z])(?=.*[A-Z]).{8,}")
-_PASSWORD_RULE = "The password needs at least one digit, one lower-case and one upper-case letter."
+_PASSWORD_RULE = "The password needs at least 8 characters, with a digit, a lower-case and an upper-case letter."
 _LANGUAGE_LENGTH = 5
 
 _SIGNATURE_REFUSED = (
@@ -216,13 +217,11 @@ class LegacyPterodactylClient(PanelClient):
     def check_fields(self, values: dict[str, Any], *, creating: bool) -> Problems:
         problems = super().check_fields(values, creating=creating)
         password = values.get("password")
-        if password is not None and not _PASSWORD.search(str(password)):
-            problems.setdefault("password", []).append(_PASSWORD_RULE)
+        if password is not None and str(password).strip() and not _PASSWORD.search(str(password)):
+            add_problem(problems, "password", _PASSWORD_RULE)
         language = values.get("language")
         if not creating and language is not None and not 1 <= len(str(language)) <= _LANGUAGE_LENGTH:
-            problems.setdefault("language", []).append(
-                f"The language must be between 1 and {_LANGUAGE_LENGTH} characters."
-            )
+            add_problem(problems, "language", f"The language must be between 1 and {_LANGUAGE_LENGTH} characters.")
         return problems
 
     # --- reading ------------------------------------------------------------------------------------------------
@@ -254,6 +253,13 @@ class LegacyPterodactylClient(PanelClient):
             texts = (user.email, user.username, user.full_name or "")
             if not wanted or any(wanted in text.casefold() for text in texts):
                 yield user
+
+    def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
+        """The search is ours (`iter_users`), so it narrows exactly: the same test on the shorter term's users."""
+        wanted = longer.casefold()
+        if shorter.casefold() not in wanted:
+            return None
+        return lambda user: any(wanted in text.casefold() for text in (user.email, user.username, user.full_name or ""))
 
     async def get_user(self, user_id: str) -> PanelUser:
         path = self._user_path(user_id)

@@ -189,6 +189,15 @@ async def test_per_page_zero_means_fifteen_negative_means_everything_and_bad_pag
     assert (await pagination("per_page=3&sort=-id"))["ids"] == [21, 20, 19]
 
 
+@pytest.mark.parametrize("flavor", ["pterodactyl", "pelican"])
+async def test_per_page_has_no_maximum(http, flavor: str) -> None:
+    async with PterodactylSimulator(flavor=flavor) as sim:
+        sim.seed_users(1200)
+        answer = (await call(http, sim, "GET", f"{USERS}?per_page=1000")).json()
+    pagination = answer["meta"]["pagination"]
+    assert (pagination["per_page"], len(answer["data"]), pagination["total_pages"]) == (1000, 1000, 2)
+
+
 async def test_filters_are_case_insensitive_substrings_with_comma_as_or(http, ptero) -> None:
     ptero.add_user(username="alice", email="Alice@Example.org", external_id="whmcs-1")
     ptero.add_user(username="bob", email="bob@example.net")

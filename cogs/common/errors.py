@@ -35,6 +35,13 @@ class UserFacingError(app_commands.AppCommandError):
     """Raised by cogs to stop a command with a message for the member (bad input, nothing to do)."""
 
 
+def refuse_invalid(problems: dict[str, list[str]]) -> None:
+    """Stop a command with the problems a panel client's check found, before anything is sent to the panel: it
+    reads as the panel's own refusal would, under a lead that says nothing was sent."""
+    if problems:
+        raise ValidationFailed(problems, "That input would be refused by the panel:")
+
+
 def describe_panel_error(error: PanelError) -> str:
     """The sentence a member reads for a panel error: what happened and what to do next."""
     if isinstance(error, ValidationFailed):

@@ -207,6 +207,30 @@ async def test_remove_credits_never_below_zero_and_show(desk: Desk) -> None:
         assert message.ephemeral and "Added" not in message.content, bad
 
 
+async def test_removing_less_than_one_credit_on_1_2_is_refused_before_asking_the_panel(desk: Desk) -> None:
+    user = desk.panel.add_user(name="cents", email="cents@example.com", credits=10)
+    desk.panel.requests.clear()
+    refused = await desk.reply("credits remove", user="cents@example.com", amount="0.01", reason="rounding")
+    assert refused.ephemeral and "That input would be refused by the panel:" in refused.content
+    assert "**credits**: The credits must be at least 1" in refused.content
+    assert [r for r in desk.panel.requests if r.method != "GET"] == []  # no decrement was sent
+    assert desk.panel.users[user.id].credits == 10
+    [entry] = await desk.bot.audit.recent(actor_id=ADMIN, limit=1)
+    assert (entry.action, entry.outcome, entry.details["amount"]) == ("credits.remove", AuditOutcome.REFUSED, "0.01")
+    done = await desk.reply("credits remove", user="cents@example.com", amount="1.5")
+    assert "Removed 1.5 credits from **cents**. Balance: 8.5." in done.content
+
+
+async def test_a_server_limit_over_the_panels_maximum_is_refused_before_asking_the_panel(desk: Desk) -> None:
+    user = desk.panel.add_user(name="builder", email="b@example.com", server_limit=999_995)
+    desk.panel.requests.clear()
+    refused = await desk.reply("server-limit add", user="b@example.com", amount=10)
+    assert refused.ephemeral and "That input would be refused by the panel:" in refused.content
+    assert "Adding 10 would make the server limit 1000005, over CtrlPanel's limit of 1000000." in refused.content
+    assert [r for r in desk.panel.requests if r.method != "GET"] == []
+    assert desk.panel.users[user.id].server_limit == 999_995
+
+
 async def test_server_limit_changes(desk: Desk) -> None:
     user = desk.panel.add_user(name="builder", email="b@example.com", server_limit=2)
     added = await desk.reply("server-limit add", user="b@example.com", amount=3)

@@ -265,6 +265,18 @@ async def test_create_refuses_bad_input_before_asking_the_panel(desk: Desk) -> N
     assert entry.outcome == AuditOutcome.REFUSED
 
 
+async def test_a_password_of_spaces_is_refused_before_asking_the_panel(desk: Desk) -> None:
+    # Pterodactyl itself would take it (its password rule is `nullable|string`, and passwords are not trimmed).
+    created = await desk.reply(
+        "user create", email="s@example.com", username="spaces", first_name="A", last_name="B", password=" " * 10
+    )
+    assert created.ephemeral and "**password**: The password must not be empty or only spaces." in created.content
+    desk.panel.add_user(username="editme", email="editme@example.com")
+    edited = await desk.reply("user edit", user="editme", password=" " * 10)
+    assert edited.ephemeral and "**password**: The password must not be empty or only spaces." in edited.content
+    assert [r.method for r in desk.panel.requests if r.method != "GET"] == []
+
+
 async def test_create_shows_the_panels_own_refusal(desk: Desk) -> None:
     desk.panel.add_user(username="taken", email="taken@example.com")
     message = await desk.reply(

@@ -805,8 +805,8 @@ def validation_body(failures: Sequence[FieldError]) -> dict[str, Any]:
 @dataclass
 class Faults:
     """Failures of the network or the hosting around a panel. Counters apply to the next requests in the order
-    drop, HTML 502, error status, malformed body; a faulted request never reaches the panel (no state changes,
-    no rate-limit hit).
+    drop, HTML 502, HTML login page, error status, malformed body; a faulted request never reaches the panel (no
+    state changes, no rate-limit hit).
 
     aiohttp's client retries GET, HEAD, OPTIONS, PUT and DELETE once by itself when the server disconnects, so a
     single drop is invisible to those methods: use `drop_next=2` to make one such call fail.
@@ -820,6 +820,9 @@ class Faults:
     drop_next: int = 0  # the next N requests: the server closes the connection without answering
     malformed_next: int = 0  # the next N requests: status 200 with truncated JSON labelled application/json
     html_errors_next: int = 0  # the next N requests: a 502 HTML page, as a reverse proxy in front of a dead panel sends
+    # The next N requests: status 200 with the website's HTML login page, as a URL that is not the API's base (or a
+    # single-sign-on wall in front of the panel) answers every path.
+    login_page_next: int = 0
     after: int = 0  # let this many requests through untouched before the counters above apply (a mid-walk failure)
 
     def take(self) -> str | None:
@@ -827,7 +830,7 @@ class Faults:
         if self.after > 0:
             self.after -= 1
             return None
-        for name in ("drop_next", "html_errors_next", "fail_next", "malformed_next"):
+        for name in ("drop_next", "html_errors_next", "login_page_next", "fail_next", "malformed_next"):
             pending = getattr(self, name)
             if pending > 0:
                 setattr(self, name, pending - 1)
@@ -859,6 +862,11 @@ PROXY_BAD_GATEWAY = (
     "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
 TRUNCATED_JSON = b'{"object":"user","attributes":{"id":1,"uuid":"'
+LOGIN_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>Login</title></head>\n<body>\n'
+    '<form method="POST" action="/auth/login"><input name="user"><input name="password" type="password">'
+    "<button>Login</button></form>\n</body>\n</html>\n"
+)
 
 
 def front_door(state: FrontDoorState) -> Callable[..., Any]:
@@ -883,6 +891,8 @@ def front_door(state: FrontDoorState) -> Callable[..., Any]:
             response: web.StreamResponse = web.Response(
                 status=502, text=PROXY_BAD_GATEWAY, content_type="text/html", headers={"Server": "nginx"}
             )
+        elif fault == "login_page_next":
+            response = web.Response(status=200, text=LOGIN_PAGE, content_type="text/html")
         elif fault == "fail_next":
             response = state.server_error_response(faults.fail_status)
             if faults.fail_retry_after is not None:

@@ -107,6 +107,38 @@ async def test_listing_and_every_page(subject: Subject) -> None:
     assert sorted(every) == sorted(str(key) for key in subject.sim.users)
 
 
+async def test_a_walk_asks_for_pages_the_panel_answers_in_full(subject: Subject) -> None:
+    client = subject.client
+    if subject.panel.kind == "pterodactyl-legacy":
+        pytest.skip("Pterodactyl 0.5 has no per_page: it picks its own page size (test_listing_and_every_page)")
+    size = client.iter_page_size
+    subject.sim.seed_users(size + 5 - len(subject.sim.users))
+    page = await client.list_users(per_page=size)
+    assert (page.per_page, len(page.items), page.total_pages) == (size, size, 2)
+    subject.sim.requests.clear()
+    assert len([user async for user in client.iter_users()]) == size + 5
+    assert len(subject.sim.requests) == 2
+
+
+async def test_suggestions_are_what_the_panel_lists(subject: Subject) -> None:
+    client = subject.client
+    for name in ("steve", "stevenson", "stella", "bob"):
+        subject.add_user(name, f"{name}@mine.example")
+
+    async def listed(term: str) -> list[str]:
+        return [user.id for user in (await client.list_users(per_page=25, search=term)).items]
+
+    await client.suggest_users("st")  # everything matching "st": a complete answer
+    subject.sim.requests.clear()
+    narrowed = {term: [user.id for user in await client.suggest_users(term)] for term in ("ste", "Stev", "steven")}
+    assert subject.sim.requests == []  # each answered from "st" alone
+    for term, answer in narrowed.items():
+        assert answer == await listed(term), term
+    assert narrowed["steven"]
+    for term in ("@mi", "@min", "@mine.example"):  # addresses: some panels search them differently
+        assert [user.id for user in await client.suggest_users(term)] == await listed(term), term
+
+
 async def test_get_and_find(subject: Subject) -> None:
     added = subject.add_user("contract", "contract@example.com")
     user = await subject.client.get_user(str(added.id))
@@ -271,6 +303,15 @@ async def test_invalid_input_is_a_validation_refusal_with_field_messages(subject
     assert "email" in on_update.value.fields
     assert all("email" in message.lower() for message in on_update.value.fields["email"])
     assert (await client.get_user(str(added.id))).email == "valid@example.com"
+
+
+async def test_a_password_of_spaces_is_refused_by_the_check(subject: Subject) -> None:
+    # Some panels would take one (Pterodactyl, Pelican and Calagopus do not trim passwords), none should get one.
+    refused = {"password": ["The password must not be empty or only spaces."]}
+    assert (
+        subject.client.check_new_user(new_user(subject, "spaces").model_copy(update={"password": " " * 12})) == refused
+    )
+    assert subject.client.check_changes(UserChanges(password=" \t " * 4)) == refused
 
 
 async def test_suspending_twice_and_lifting_no_suspension_are_conflicts(subject: Subject) -> None:

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from panel_api import (
 )
 from tests.conftest import FAST
 from tests.fakes.ctrlpanel import CtrlPanelSimulator
+from tests.panel_api.agreement import create_agrees, update_agrees
 from tests.panel_api.test_seed_examples import CTRLPANEL_REFERENCE_USER
 
 VERSIONS = ("0.9", "1.0", "1.1", "1.2")
@@ -581,9 +583,9 @@ async def test_a_proxy_page_and_a_malformed_body(sim: CtrlPanelSimulator, client
     await client.list_users()
     sim.faults.html_errors_next = 1
     assert (await client.list_users()).total == 1
-    sim.faults.malformed_next = 1
-    with pytest.raises(PanelUnavailable, match="not JSON"):
-        await client.list_users()
+    sim.faults.malformed_next = 1  # a read cut short is asked again
+    assert (await client.list_users()).total == 1
+    assert [r.status for r in sim.requests[-2:]] == [200, 200]
 
 
 async def test_a_wrong_base_url_is_reported_as_such(sim: CtrlPanelSimulator) -> None:
@@ -698,3 +700,137 @@ def test_raw_model_credits_by_their_json_type(raw: dict, credits: float | None) 
     """1.1 shows stored thousandths as an integer; 0.9/1.0 a float of credits (a decimal column, a string)."""
     user = CtrlPanelClient("https://panel.example", "key")._single({"id": 1, "name": "n", "email": "e", **raw})
     assert user.credits == credits
+
+
+# --- the checks agree with the panel --------------------------------------------------------------------------------
+
+# What staff might type, and the field the panel refuses it for (None: the panel takes it, so the check must too).
+CTRLPANEL_INPUT = {
+    "a name padded with spaces": ({"username": "  abcd  "}, None),
+    "a name of three letters once trimmed": ({"username": "  abc  "}, "username"),
+    "a password of seven characters": ({"password": "short12"}, "password"),
+    "a password of spaces": ({"password": " " * 10}, "password"),  # `required` trims, though TrimStrings does not
+    "an email of spaces": ({"email": "   "}, "email"),
+}
+
+
+@pytest.mark.parametrize(("change", "field"), CTRLPANEL_INPUT.values(), ids=list(CTRLPANEL_INPUT))
+async def test_the_checks_agree_with_ctrlpanel(
+    sim: CtrlPanelSimulator, client: PanelClient, change: dict, field: str | None
+) -> None:
+    sim.add_user(name="regular", email="regular@example.com")  # 1.2 gives new accounts an ordinary user's role
+    new = NewUser(email="agree@example.com", username="agree1", password="longenough")
+    await create_agrees(client, new.model_copy(update=change), field)
+
+
+async def test_the_email_length_is_checked_once_the_version_is_known(
+    sim: CtrlPanelSimulator, client: PanelClient
+) -> None:
+    sim.add_user(name="regular", email="regular@example.com")
+    await client.list_users()  # any request tells the version
+    long_email = "e" * 53 + "@example.com"  # 65 characters: too many before 1.2
+    new = NewUser(email=long_email, username="agree1", password="longenough")
+    await create_agrees(client, new, None if sim.version.resources else "email")
+
+
+async def test_the_update_checks_agree_with_ctrlpanel(sim: CtrlPanelSimulator, client: PanelClient) -> None:
+    member = str(sim.add_user(name="member", email="member@example.com").id)
+    await update_agrees(client, member, UserChanges(username="   "), "username")
+    await update_agrees(client, member, UserChanges(username="  renamed  "), None)
+    assert sim.users[int(member)].name == "renamed"
+    if sim.version.resources:  # passwords change through the API from 1.2
+        await update_agrees(client, member, UserChanges(password="short12"), "password")
+
+
+# Credit and server-limit changes: (balance, change, refused?) by version. The client's change_credits and
+# change_server_limit do not check, so the panel's own answer is what the check is compared with.
+CREDIT_CASES = {
+    "1.2": [
+        (10, "-0.01", True),  # decrement is `min:1`
+        (10, "-0.99", True),
+        (10, "-1", False),
+        (10, "-1.5", False),
+        (10, "-10.01", True),
+        (10, "-10", False),
+        (10, "0.01", False),  # an increment has no minimum
+        (10, "9223372036854765", False),  # up to the ceiling exactly
+        (10, "9223372036854766", True),
+        (0, "9223372036854776", True),  # the amount itself is too large
+    ],
+    "1.1": [(10, "-0.01", False), (10, "-10.01", True), (999_990, "10", False), (999_990, "10.5", True)],
+    "1.0": [
+        (10, "-0.01", False),
+        (10, "-10.01", True),
+        (10, "1000001", True),
+        (99_000_000, "999998.99", False),
+        (99_000_000, "999999", True),  # 99999999 is already over
+    ],
+}
+CREDIT_CASES["0.9"] = CREDIT_CASES["1.0"]
+SERVER_LIMIT_CASES = {
+    "1.2": [(2, -3, True), (2, -2, False), (999_998, 2, False), (999_998, 3, True), (0, 1_000_001, True)],
+    "1.1": [
+        (2, -3, True),
+        (2, -2, False),
+        (0, 1_000_001, True),
+        (2_147_483_000, 646, False),
+        (2_147_483_000, 647, True),
+    ],
+}
+SERVER_LIMIT_CASES["1.0"] = SERVER_LIMIT_CASES["0.9"] = SERVER_LIMIT_CASES["1.1"]
+
+
+async def test_the_credit_checks_agree_with_ctrlpanel(sim: CtrlPanelSimulator, client: PanelClient) -> None:
+    line = f"{sim.version.major}.{sim.version.minor}"
+    for balance, change, refused in CREDIT_CASES[line]:
+        member = sim.add_user(
+            name=f"credit{len(sim.users)}", email=f"credit{len(sim.users)}@example.com", credits=balance
+        )
+        account = await client.get_user(str(member.id))
+        problems = client.check_credit_change(account, Decimal(change))
+        assert (list(problems) == ["credits"]) is refused and (problems == {}) is not refused, (balance, change)
+        try:
+            await client.change_credits(account.id, float(change))
+        except ValidationFailed as panel:
+            assert refused and list(panel.fields) == ["credits"], (balance, change, panel.fields)
+        else:
+            assert not refused, (balance, change)
+
+
+async def test_the_server_limit_checks_agree_with_ctrlpanel(sim: CtrlPanelSimulator, client: PanelClient) -> None:
+    line = f"{sim.version.major}.{sim.version.minor}"
+    for limit, change, refused in SERVER_LIMIT_CASES[line]:
+        member = sim.add_user(
+            name=f"limit{len(sim.users)}", email=f"limit{len(sim.users)}@example.com", server_limit=limit
+        )
+        account = await client.get_user(str(member.id))
+        problems = client.check_server_limit_change(account, change)
+        assert (list(problems) == ["server_limit"]) is refused and (problems == {}) is not refused, (limit, change)
+        try:
+            await client.change_server_limit(account.id, change)
+        except ValidationFailed as panel:
+            assert refused and list(panel.fields) == ["server_limit"], (limit, change, panel.fields)
+        else:
+            assert not refused, (limit, change)
+
+
+async def test_credit_checks_before_the_version_is_known_keep_to_what_every_version_refuses() -> None:
+    client = CtrlPanelClient("https://panel.example", "key")  # no version given, none learnt
+    account = PanelUser(id="7", username="poor", email="poor@example.com", credits=12.5, server_limit=2)
+    assert client.check_credit_change(account, Decimal("-0.01")) == {}
+    assert client.check_credit_change(account, Decimal("-20")) == {
+        "credits": [
+            "Cannot remove 20 credits: the account has 12.5, and CtrlPanel does not let a balance go below zero. "
+            "Remove at most 12.5."
+        ]
+    }
+    assert client.check_server_limit_change(account, -3) == {
+        "server_limit": [
+            "Cannot remove 3: the account may have 2 servers, and CtrlPanel does not let the limit go below zero. "
+            "Remove at most 2."
+        ]
+    }
+    latest = CtrlPanelClient("https://panel.example", "key", version="1.2")
+    assert latest.check_credit_change(account, Decimal("-0.01")) == {
+        "credits": ["The credits must be at least 1: CtrlPanel 1.2 does not remove less than 1 credit at a time."]
+    }

@@ -26,6 +26,7 @@ from panel_api import (
 )
 from tests.conftest import FAST
 from tests.fakes.pterodactyl import PterodactylSimulator
+from tests.panel_api.agreement import create_agrees, update_agrees
 
 
 def requests_to(sim: PterodactylSimulator, method: str, path_part: str = "") -> list:
@@ -60,13 +61,13 @@ async def test_list_users_search_matches_usernames_or_emails(
 async def test_iter_users_reads_every_page_with_few_requests(
     pterodactyl: PterodactylSimulator, ptero_client: PanelClient
 ) -> None:
-    pterodactyl.seed_users(450)
+    pterodactyl.seed_users(1050)
     pterodactyl.requests.clear()
     ids = [user.id async for user in ptero_client.iter_users()]
-    assert len(ids) == 451 == len(set(ids))
-    assert len(pterodactyl.requests) == 3  # 200 per page
+    assert len(ids) == 1051 == len(set(ids))
+    assert len(pterodactyl.requests) == 3  # 500 per page
     # Our own page URLs keep per_page, which the panel's `links.next` would have dropped.
-    assert all(r.query.get("per_page") == "200" for r in pterodactyl.requests)
+    assert all(r.query.get("per_page") == "500" for r in pterodactyl.requests)
 
 
 async def test_get_user_has_every_field(pterodactyl: PterodactylSimulator, ptero_client: PanelClient) -> None:
@@ -420,12 +421,12 @@ async def test_a_proxy_error_page_is_retried(pterodactyl: PterodactylSimulator, 
     assert [r.status for r in pterodactyl.requests] == [502, 200]
 
 
-async def test_a_malformed_body_is_reported_not_parsed(
+async def test_a_read_answered_once_with_a_cut_short_body_is_asked_again(
     pterodactyl: PterodactylSimulator, ptero_client: PanelClient
 ) -> None:
     pterodactyl.faults.malformed_next = 1
-    with pytest.raises(PanelUnavailable, match="not JSON"):
-        await ptero_client.list_users()
+    assert [user.username for user in (await ptero_client.list_users()).items] == ["admin"]
+    assert [r.status for r in pterodactyl.requests] == [200, 200]
 
 
 async def test_retries_give_up_with_a_clear_message(
@@ -531,3 +532,50 @@ async def test_pelican_refuses_deleting_a_root_admin(
     other_admin = pelican.add_user(username="boss", email="boss@example.com", root_admin=True)
     with pytest.raises(Forbidden, match="root admin"):
         await pelican_client.delete_user(str(other_admin.id))
+
+
+# --- the checks agree with the panel --------------------------------------------------------------------------------
+
+# What staff might type, and the field the panel refuses it for (None: the panel takes it, so the check must too).
+PTERODACTYL_INPUT = {
+    "an external id of 192 characters": ({"external_id": "x" * 192}, "external_id"),
+    "an external id of 191 characters": ({"external_id": "x" * 191}, None),
+    "an email of spaces": ({"email": "   "}, "email"),
+    "a first name of spaces": ({"first_name": "   "}, "first_name"),
+    "a last name padded with spaces": ({"last_name": "  Lopez  "}, None),
+    "a username of 192 characters": ({"username": "u" * 192}, "username"),
+    "a username padded with spaces": ({"username": "  padded  "}, None),
+}
+_LONG_DOMAIN = ".".join(["d" * 60] * 4) + ".com"
+PELICAN_INPUT = {
+    "a username of 255 characters": ({"username": "u" * 255}, None),
+    "a username of 256 characters": ({"username": "u" * 256}, "username"),
+    "a one-letter username": ({"username": "u"}, None),
+    "an email of 255 characters": ({"email": f"userxyz@{_LONG_DOMAIN}"}, None),
+    "an email of 256 characters": ({"email": f"userxyzw@{_LONG_DOMAIN}"}, "email"),
+    "an external id of 256 characters": ({"external_id": "x" * 256}, "external_id"),
+    "a username of spaces": ({"username": "   "}, "username"),
+}
+
+
+@pytest.mark.parametrize(("change", "field"), PTERODACTYL_INPUT.values(), ids=list(PTERODACTYL_INPUT))
+async def test_the_checks_agree_with_pterodactyl(ptero_client: PanelClient, change: dict, field: str | None) -> None:
+    new = NewUser(email="agree@example.com", username="agree", first_name="Agree", last_name="Ment")
+    await create_agrees(ptero_client, new.model_copy(update=change), field)
+
+
+@pytest.mark.parametrize(("change", "field"), PELICAN_INPUT.values(), ids=list(PELICAN_INPUT))
+async def test_the_checks_agree_with_pelican(pelican_client: PanelClient, change: dict, field: str | None) -> None:
+    await create_agrees(
+        pelican_client, NewUser(email="agree@example.com", username="agree").model_copy(update=change), field
+    )
+
+
+async def test_the_update_checks_agree_with_pterodactyl(
+    pterodactyl: PterodactylSimulator, ptero_client: PanelClient
+) -> None:
+    member = str(pterodactyl.add_user(username="member", email="member@example.com").id)
+    await update_agrees(ptero_client, member, UserChanges(first_name="   "), "first_name")
+    await update_agrees(ptero_client, member, UserChanges(external_id="x" * 192), "external_id")
+    await update_agrees(ptero_client, member, UserChanges(username="  trimmed  "), None)
+    assert pterodactyl.users[int(member)].username == "trimmed"

@@ -8,9 +8,12 @@ import time
 import aiohttp
 import pytest
 
-from panel_api import PanelUnavailable, create_client
+from panel_api import NewUser, PanelUnavailable, UserChanges, create_client
+from panel_api.transport import TransportOptions
 from tests.conftest import FAST
 from tests.fakes.pterodactyl import PterodactylSimulator
+
+FAST_RETRIES = TransportOptions().max_retries  # FAST keeps the default number of retries
 
 
 async def test_a_long_retry_after_on_a_5xx_is_not_waited_out(pterodactyl: PterodactylSimulator) -> None:
@@ -84,3 +87,65 @@ async def test_a_members_rate_limited_key_does_not_hold_up_staff() -> None:
             done, _ = await asyncio.wait({again, staff}, timeout=1.0)
             assert done == {staff}
             assert (await again).username == "member"
+
+
+# --- success answers that are not JSON ----------------------------------------------------------------------------
+
+
+async def test_a_read_cut_short_once_is_asked_again_and_shows_the_data(pterodactyl: PterodactylSimulator) -> None:
+    member = pterodactyl.add_user(username="maria", email="maria@example.com")
+    pterodactyl.faults.malformed_next = 1  # a proxy or a dying worker garbles one answer, not the next
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        user = await client.get_user(str(member.id))
+    assert (user.username, user.email) == ("maria", "maria@example.com")
+    assert [r.status for r in pterodactyl.requests] == [200, 200]
+
+
+async def test_a_read_answered_only_with_a_login_page_points_at_the_url(pterodactyl: PterodactylSimulator) -> None:
+    pterodactyl.faults.login_page_next = 10  # e.g. PANEL_URL is the website behind a single-sign-on wall
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        with pytest.raises(PanelUnavailable) as refused:
+            await client.list_users()
+    assert "web page, not JSON" in str(refused.value) and "base address" in str(refused.value)
+    assert len(pterodactyl.requests) == 1 + FAST_RETRIES
+
+
+async def test_a_read_always_cut_short_does_not_blame_the_configuration(pterodactyl: PterodactylSimulator) -> None:
+    pterodactyl.faults.malformed_next = 10
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        with pytest.raises(PanelUnavailable) as garbled:
+            await client.list_users()
+    text = str(garbled.value)
+    assert "garbled or cut short" in text and f"{1 + FAST_RETRIES} times in a row" in text and "try again" in text
+    assert "base address" not in text and "proxy" not in text
+    assert len(pterodactyl.requests) == 1 + FAST_RETRIES
+
+
+async def test_a_login_page_then_cut_short_answers_are_not_a_configuration_problem(
+    pterodactyl: PterodactylSimulator,
+) -> None:
+    # One HTML page among garbled JSON is a sick proxy or panel, not a wrong URL: the URL is not blamed.
+    pterodactyl.faults.login_page_next, pterodactyl.faults.malformed_next = 1, 10
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        with pytest.raises(PanelUnavailable, match="garbled or cut short") as garbled:
+            await client.list_users()
+    assert "base address" not in str(garbled.value)
+
+
+async def test_a_create_answered_with_a_web_page_is_not_sent_twice(pterodactyl: PterodactylSimulator) -> None:
+    pterodactyl.faults.login_page_next = 1
+    new = NewUser(email="w@example.com", username="webpage", first_name="W", last_name="P")
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        with pytest.raises(PanelUnavailable, match="may have been applied, so check on the panel"):
+            await client.create_user(new)
+    assert [r.method for r in pterodactyl.requests] == ["POST"]
+
+
+async def test_a_change_answered_with_a_cut_short_body_is_not_sent_again(pterodactyl: PterodactylSimulator) -> None:
+    member = pterodactyl.add_user(username="maria", email="maria@example.com")
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **FAST) as client:
+        pterodactyl.faults.after, pterodactyl.faults.malformed_next = 1, 1  # the read before the PATCH answers
+        with pytest.raises(PanelUnavailable, match="most likely made") as unreadable:
+            await client.update_user(str(member.id), UserChanges(email="new@example.com"))
+    assert "sending it again is safe" in str(unreadable.value)
+    assert [r.method for r in pterodactyl.requests] == ["GET", "PATCH"]
