@@ -103,6 +103,7 @@ class PanelClient(ABC):
         )
         # Recent searches for `suggest_users`; replace it (e.g. with another clock) before the first suggestion.
         self.search_cache = SearchCache()
+        self.transport.on_change = lambda: self.search_cache.clear()
 
     @property
     def base_url(self) -> str:

@@ -46,6 +46,10 @@ class SearchCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        """Forget every answer: the bot just changed a user, so any of them may be out of date."""
+        self._entries.clear()
+
     def store(self, term: str, users: list[PanelUser], *, complete: bool, at: float | None = None) -> None:
         """Remember the panel's answer to `term`, as it was at `at` (now by default)."""
         self._entries[term] = CachedSearch(tuple(users), complete, self._clock() if at is None else at)

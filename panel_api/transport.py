@@ -230,6 +230,9 @@ class Transport:
         self._concurrency = asyncio.Semaphore(self.options.max_concurrency)
         self._label = panel_label
         self.requests_sent = 0
+        # Called after every request that may have changed something on the panel (the client forgets cached
+        # searches then).
+        self.on_change: Callable[[], None] | None = None
 
     def _session_or_new(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
@@ -280,6 +283,26 @@ class Transport:
         json_body: Any = None,
         idempotent: bool | None = None,
         signer: Signer | None = None,
+    ) -> Response:
+        """`_request`, then `on_change` after anything but a read, whatever came of it (a change that failed may
+        still have been made)."""
+        try:
+            return await self._request(
+                method, path, params=params, json_body=json_body, idempotent=idempotent, signer=signer
+            )
+        finally:
+            if method.upper() != "GET" and self.on_change is not None:
+                self.on_change()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        json_body: Any,
+        idempotent: bool | None,
+        signer: Signer | None,
     ) -> Response:
         """Send one request, retrying where that is safe, and return the panel's answer whatever its status.
 

@@ -209,10 +209,26 @@ async def test_autocomplete_gives_up_in_time_when_the_panel_is_slow(
     desk.panel.faults.latency = 1.0  # slower than the budget: an empty list, not an error or a late answer
     assert (
         await desk.discord.autocomplete(
-            "user info", user=STAFF, guild=desk.guild.id, focused="user", options={"user": "ad"}
+            "user info", user=STAFF, guild=desk.guild.id, focused="user", options={"user": "zz"}
         )
         == []
     )
+
+
+async def test_typing_in_autocomplete_does_not_starve_commands(desk: Desk) -> None:
+    """260 keystrokes used to be 260 requests, more than Pterodactyl's 240 a minute: the next command waited."""
+    desk.panel.seed_users(300, prefix="player")
+    names = [f"player{n}" for n in range(1, 300, 7)]
+    keystrokes = [name[:length] for name in names for length in range(1, len(name) + 1)][:260]
+    for typed in keystrokes:
+        await desk.discord.autocomplete(
+            "user info", user=STAFF, guild=desk.guild.id, focused="user", options={"user": typed}
+        )
+    listed = [r for r in desk.panel.requests if r.path.endswith("/users") and r.method == "GET"]
+    assert len(listed) <= 60 and all(r.status == 200 for r in desk.panel.requests)
+    message = await desk.reply("user info", by=STAFF, user="player5")
+    assert "player5" in message.text()
+    assert desk.bot.panels.default.transport.limiter.delay() == 0  # nothing held the command back
 
 
 # --- changing ------------------------------------------------------------------------------------------------
