@@ -43,7 +43,8 @@ from panel_api.pterodactyl_legacy import split_key
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
-# How to make the key the bot needs on each panel kind, said when a key is refused or missing.
+# How to make the key the bot needs on each panel kind, said when a key is refused or missing; .env.example
+# quotes each one.
 KEY_HELP: dict[PanelKind, str] = {
     PanelKind.PTERODACTYL: (
         "create an application API key (ptla_…) as a root admin under Admin → Application API, with Users set to "

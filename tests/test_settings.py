@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from panel_api import PanelKind
-from settings import HINTS, Settings, SettingsProblem, load_settings
+from panel_api import CLIENTS, PanelKind
+from settings import HINTS, KEY_HELP, Settings, SettingsProblem, load_settings, number_limits
 
 ROOT = Path(__file__).parent.parent
 VARIABLES = ("DISCORD_TOKEN", "PANEL_KIND", "PANEL_URL", "PANEL_API_KEY")
@@ -376,11 +376,44 @@ def test_a_legacy_pair_in_panels_names_its_api_key(clean_env: pytest.MonkeyPatch
 # --- .env.example -----------------------------------------------------------------------------------------------
 
 
+def example_comment(variable: str) -> str:
+    """The comment above `variable` in .env.example (through the settings it shares it with), as one line."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(f"{variable}="))
+    while index > 0 and not lines[index - 1].startswith("#") and "=" in lines[index - 1]:
+        index -= 1  # a setting documented together with the ones before it
+    comment: list[str] = []
+    while index > 0 and lines[index - 1].startswith("#"):
+        index -= 1
+        comment.insert(0, lines[index].lstrip("#").strip())
+    return " ".join(comment)
+
+
 def test_env_example_documents_every_setting_and_parses(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     example = (ROOT / ".env.example").read_text()
     for name in Settings.model_fields:
         assert f"\n{name.upper()}=" in example, f"{name.upper()} is not documented in .env.example"
+        assert example_comment(name.upper()), f"{name.upper()} has no comment in .env.example"
     filled = example.replace("DISCORD_TOKEN=\n", "DISCORD_TOKEN=abc\n").replace("PANEL_API_KEY=\n", "PANEL_API_KEY=k\n")
     (tmp_path / ".env").write_text(filled)
     settings = load_settings()
     assert settings.panel_kind is PanelKind.PTERODACTYL and settings.audit_channel_id is None
+
+
+def test_env_example_gives_the_limits_of_each_number_setting() -> None:
+    for name, info in Settings.model_fields.items():
+        if limits := number_limits(info):
+            assert limits in example_comment(name.upper()).lower(), f"{name.upper()}: {limits} is not documented"
+
+
+def test_env_example_gives_the_default_rate_limit_of_each_panel_kind() -> None:
+    comment = example_comment("PANEL_RATE_LIMIT")
+    for client in CLIENTS.values():
+        assert f"{client.display_name} {client.default_rate_limit}" in comment
+
+
+def test_env_example_says_where_the_key_of_each_panel_kind_is_made() -> None:
+    comment = example_comment("PANEL_API_KEY")
+    for kind, help_text in KEY_HELP.items():
+        assert f"{kind.value}: {help_text}" in comment
+    assert "give it as <public key>:<secret key>" in comment
