@@ -5,11 +5,13 @@ be added as JSON in `PANELS` (for example CtrlPanel for billing in front of Pter
 which one commands use when none is named.
 
 A bad setting stops the bot with one line per setting: its name, the value it had (never a secret's), what is
-wrong in plain words and what to set instead.
+wrong in plain words and what to set instead. A variable that looks like a setting but is none (`ADMIN_ROLE_ID`
+for `ADMIN_ROLE_IDS`) would be ignored without a word, so `settings_warnings` names it and the setting meant.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import typing
@@ -22,10 +24,13 @@ import yarl
 from pydantic import (
     BaseModel,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -316,6 +321,8 @@ class PanelSettings(BaseModel):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Panel-specific options, e.g. CtrlPanel's version"
     )
+    # Keys of the JSON object that are none of the above (a typo such as "rate_limt"), for `settings_warnings`.
+    _unknown_keys: list[str] = PrivateAttr(default_factory=list)
 
     _url = field_validator("url")(_panel_url)
     _key = field_validator("api_key")(_non_empty_secret)
@@ -333,6 +340,18 @@ class PanelSettings(BaseModel):
         if "kind" in info.data:
             check_options(info.data["kind"], options)
         return options
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_unknown_keys(cls, data: Any, handler: ModelWrapValidatorHandler[PanelSettings]) -> PanelSettings:
+        panel = handler(data)
+        if isinstance(data, dict):
+            panel._unknown_keys = sorted(str(key) for key in set(data) - set(cls.model_fields))
+        return panel
+
+    @property
+    def unknown_keys(self) -> list[str]:
+        return list(self._unknown_keys)
 
 
 class Settings(BaseSettings):
@@ -490,7 +509,23 @@ def load_settings(**overrides: Any) -> Settings:
         lines = _error_lines(exc.errors(), _given_values(overrides))
     except SettingsError as exc:
         lines = [_describe_settings_error(exc, _given_values(overrides))]
+    # A misspelt name is often why a setting is "not set": say so beside it.
+    lines += [f"  Note: {warning}" for warning in _unknown_variable_warnings()]
     raise SettingsProblem(_report(lines))
+
+
+def settings_warnings(settings: Settings) -> list[str]:
+    """What is wrong with settings that loaded: names that look like settings but are none, so they are ignored.
+
+    Start-up logs each as a warning and `--check` prints them; the bot runs either way.
+    """
+    warnings = _unknown_variable_warnings()
+    for name, panel in settings.panels.items():
+        for key in panel.unknown_keys:
+            warnings.append(
+                f"PANELS, panel {name!r}: {key!r} is not a panel setting, so it is ignored; " + _suggest_panel_key(key)
+            )
+    return warnings
 
 
 def _report(lines: list[str]) -> str:
@@ -684,3 +719,49 @@ def _describe_settings_error(exc: SettingsError, given: Mapping[str, Any]) -> st
     shown = field not in _SECRETS and field != "panels" and given.get(field) is not None
     subject = f"{field.upper()} is {_shown(given[field])}: it" if shown else field.upper()
     return f"  {subject} is not valid JSON{detail} — set it to {HINTS.get(field, 'valid JSON')}"
+
+
+# --- names that look like settings but are none --------------------------------------------------------------
+
+# Variables other software sets that merely share a first word with ours: a twelve-factor app's DATABASE_URL, and
+# the <SERVICE>_SERVICE_HOST, <SERVICE>_PORT… variables Kubernetes and Docker links give a container for every
+# service (a service called "panel" gives PANEL_PORT).
+_OTHER_SOFTWARE = re.compile(
+    r"database_url|\w+_(service_host|service_port(_\w+)?|port(_\d+_(tcp|udp|sctp)(_(proto|port|addr))?)?)"
+)
+
+
+def _unknown_variable_warnings() -> list[str]:
+    """Variables in .env or the environment that start like a setting (ADMIN_, PANEL_, LINK_…) but are none."""
+    known = list(Settings.model_fields)
+    prefixes = tuple(sorted({name.split("_", 1)[0] + "_" for name in known}))
+    warnings = []
+    for name, (_, where) in sorted(_read_variables().items()):
+        if name in known or not name.startswith(prefixes) or _OTHER_SOFTWARE.fullmatch(name):
+            continue
+        warnings.append(
+            f"{name.upper()} (in {where}) is not a Panel Desk setting, so it is ignored; "
+            + _suggest_setting(name, known)
+        )
+    return warnings
+
+
+def _suggest_setting(name: str, known: list[str]) -> str:
+    """ "did you mean X?" when one setting is clearly meant, else the settings that share the name's first word.
+
+    Spelling alone is judged, so only a close match is named: PANEL_HOST is nearer to PANELS than to PANEL_URL.
+    """
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    first = name.split("_", 1)[0]
+    alike = match or [setting for setting in known if setting.split("_", 1)[0] == first]
+    if len(alike) == 1:
+        return f"did you mean {alike[0].upper()}?"
+    return f"the {first.upper()}_ settings are {_and([setting.upper() for setting in alike])}"
+
+
+def _suggest_panel_key(key: str) -> str:
+    fields = list(PanelSettings.model_fields)
+    match = difflib.get_close_matches(key.lower(), fields, n=1, cutoff=0.6)
+    if match:
+        return f"did you mean {match[0]!r}?"
+    return f"a panel takes {_and(fields)}"

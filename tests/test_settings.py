@@ -1,4 +1,4 @@
-"""Settings: what an operator sees when something is missing or wrong, and what a correct .env produces."""
+"""Settings: what an operator sees when something is missing, wrong or misspelt, and what a correct .env produces."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from panel_api import CLIENTS, PanelKind
-from settings import HINTS, KEY_HELP, Settings, SettingsProblem, load_settings, number_limits
+from settings import HINTS, KEY_HELP, Settings, SettingsProblem, load_settings, number_limits, settings_warnings
 
 ROOT = Path(__file__).parent.parent
 VARIABLES = ("DISCORD_TOKEN", "PANEL_KIND", "PANEL_URL", "PANEL_API_KEY")
@@ -204,6 +204,7 @@ def test_a_good_environment_gives_typed_settings(clean_env: pytest.MonkeyPatch) 
     assert settings.default_panel_name == "billing"
     assert "ptla_secret" not in repr(settings) and "cp-key" not in repr(settings)
     assert settings.database_path == Path("data/panel-desk.sqlite3")
+    assert settings_warnings(settings) == []
 
 
 def test_settings_come_from_dotenv(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -267,6 +268,63 @@ def test_discord_endpoints_default_to_discord_itself(clean_env: pytest.MonkeyPat
     base_env(clean_env)
     settings = load_settings()
     assert settings.discord_api_base == "" and settings.discord_gateway_url == ""
+
+
+# --- names that look like settings but are none ---------------------------------------------------------------
+
+
+def test_misspelt_variables_are_warned_about_and_the_settings_still_load(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("ADMIN_ROLE_ID=111\nLINK_COOLDOWN=2\n")
+    base_env(clean_env, DISCORD_BOT_TOKEN="not-shown", PANEL_VERIFY_SSL="false")
+    settings = load_settings()
+    assert settings.admin_role_ids == []
+    assert settings_warnings(settings) == [
+        "ADMIN_ROLE_ID (in .env) is not a Panel Desk setting, so it is ignored; did you mean ADMIN_ROLE_IDS?",
+        "DISCORD_BOT_TOKEN (in the environment) is not a Panel Desk setting, so it is ignored; did you mean "
+        "DISCORD_TOKEN?",
+        "LINK_COOLDOWN (in .env) is not a Panel Desk setting, so it is ignored; did you mean LINK_COOLDOWN_HOURS?",
+        "PANEL_VERIFY_SSL (in the environment) is not a Panel Desk setting, so it is ignored; the PANEL_ settings "
+        "are PANEL_NAME, PANEL_KIND, PANEL_URL, PANEL_API_KEY, PANEL_RATE_LIMIT, PANEL_TIMEOUT and PANEL_OPTIONS",
+    ]
+
+
+def test_variables_of_other_software_are_left_alone(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(
+        clean_env,
+        HOME_DIRECTORY="/home/bot",  # no first word of ours
+        MY_PANEL_TOKEN="x",  # ours only in the middle
+        DATABASE_URL="postgres://db/app",  # a twelve-factor app's
+        PANEL_SERVICE_HOST="10.0.0.7",  # Kubernetes, for a service called "panel"
+        PANEL_PORT="tcp://10.0.0.7:80",
+        PANEL_PORT_80_TCP_ADDR="10.0.0.7",
+    )
+    assert settings_warnings(load_settings()) == []
+
+
+def test_a_misspelt_name_is_mentioned_when_the_settings_fail(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(clean_env, DISCORD_BOT_TOKEN="not-shown")
+    clean_env.delenv("DISCORD_TOKEN")
+    with pytest.raises(SettingsProblem) as problem:
+        load_settings()
+    lines = str(problem.value).splitlines()
+    assert lines[1].startswith("  DISCORD_TOKEN is not set — set it to the bot token")
+    assert lines[2] == (
+        "  Note: DISCORD_BOT_TOKEN (in the environment) is not a Panel Desk setting, so it is ignored; did you mean "
+        "DISCORD_TOKEN?"
+    )
+    assert "not-shown" not in str(problem.value)
+
+
+def test_unknown_keys_of_a_panel_in_panels_are_warned_about(clean_env: pytest.MonkeyPatch) -> None:
+    panel = '{"kind": "ctrlpanel", "url": "https://billing.example.com", "api_key": "cp-key", "rate_limt": 30}'
+    base_env(clean_env, PANELS=f'{{"billing": {panel}}}')
+    settings = load_settings()
+    assert settings.panels["billing"].rate_limit is None
+    assert settings_warnings(settings) == [
+        "PANELS, panel 'billing': 'rate_limt' is not a panel setting, so it is ignored; did you mean 'rate_limit'?"
+    ]
 
 
 # --- API keys of the wrong kind ---------------------------------------------------------------------------------
@@ -398,6 +456,7 @@ def test_env_example_documents_every_setting_and_parses(clean_env: pytest.Monkey
     (tmp_path / ".env").write_text(filled)
     settings = load_settings()
     assert settings.panel_kind is PanelKind.PTERODACTYL and settings.audit_channel_id is None
+    assert settings_warnings(settings) == []
 
 
 def test_env_example_gives_the_limits_of_each_number_setting() -> None:
