@@ -25,7 +25,7 @@ from cogs.common.text import NO_MENTIONS
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
 from log_hygiene import protect_logs
 from panel_api import PanelRegistry, create_client
-from settings import Settings, SettingsProblem, load_settings
+from settings import Settings, SettingsProblem, load_settings, settings_warnings
 from storage import (
     AuditLog,
     BotState,
@@ -208,6 +208,8 @@ async def run_check(settings: Settings) -> int:
     """`--check`: settings, database, each panel, and the commands, without ever contacting Discord."""
     ok = True
     print("Settings: loaded.")
+    for warning in settings_warnings(settings):
+        print(f"Warning: {warning}")
     bot = await create_bot(settings)
     try:
         print(f"Database: {settings.database_path} ready (schema version {bot.db.schema_version}).")
@@ -235,6 +237,8 @@ class DiscordUnreachable(Exception):
 
 
 async def run_bot(settings: Settings) -> None:
+    for warning in settings_warnings(settings):
+        log.warning("%s", warning)
     async with await create_bot(settings) as bot:
         try:
             await bot.start(settings.discord_token.get_secret_value())

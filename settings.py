@@ -3,46 +3,79 @@
 One panel is configured by the flat `PANEL_*` variables hosting staff know from other bots. More named panels can
 be added as JSON in `PANELS` (for example CtrlPanel for billing in front of Pterodactyl); `DEFAULT_PANEL` picks
 which one commands use when none is named.
+
+A bad setting stops the bot with one line per setting: its name, the value it had (never a secret's), what is
+wrong in plain words and what to set instead. A variable that looks like a setting but is none (`ADMIN_ROLE_ID`
+for `ADMIN_ROLE_IDS`) would be ignored without a word, so `settings_warnings` names it and the setting meant.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import annotated_types
 import yarl
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic import (
+    BaseModel,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    SettingsConfigDict,
+    SettingsError,
+)
 
-from panel_api import PanelKind, client_option_names
+from panel_api import CLIENTS, PanelKind, client_option_names
 from panel_api.pterodactyl_legacy import split_key
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
-# How to fix each setting, shown next to its error.
+# How to make the key the bot needs on each panel kind, said when a key is refused or missing; .env.example
+# quotes each one.
+KEY_HELP: dict[PanelKind, str] = {
+    PanelKind.PTERODACTYL: (
+        "create an application API key (ptla_…) as a root admin under Admin → Application API, with Users set to "
+        "Read & Write"
+    ),
+    PanelKind.PELICAN: (
+        "create an application API key (papp_…) as a root admin under Admin → Advanced → API Keys, with Read & "
+        "Write on users"
+    ),
+    PanelKind.CTRLPANEL: "create an application API token as an admin under Admin → Application API",
+    PanelKind.CONVOY: "create an API key as a root admin under Admin → API Keys (it reads <id>|<40 characters>)",
+    PanelKind.CALAGOPUS: (
+        "create an API key (c7sp_…, 48 characters) as an admin on the account page under API Keys, with the admin "
+        "permissions users.read, users.create, users.update and users.delete"
+    ),
+    PanelKind.PTERODACTYL_LEGACY: (
+        "create an API key as a root admin on the panel's API page, with the user permissions, and give it as "
+        "<public key>:<secret key>"
+    ),
+}
+
+_RATE_LIMIT_DEFAULTS = ", ".join(f"{client.display_name} {client.default_rate_limit}" for client in CLIENTS.values())
+
+# How to fix each setting, shown after its error as "set it to …".
 HINTS: dict[str, str] = {
     "discord_token": "the bot token from the Discord developer portal (Bot > Reset Token)",
-    "panel_kind": "one of: " + ", ".join(k.value for k in PanelKind),
-    "panel_url": "the panel's base address, e.g. https://panel.example.com (no /api at the end)",
-    "panel_api_key": (
-        "an application API key created by a root admin on the panel (pterodactyl-legacy: <public key>:<secret key>)"
-    ),
-    "admin_role_ids": "a JSON list of Discord role ids, e.g. [123456789012345678]",
-    "staff_role_ids": "a JSON list of Discord role ids, e.g. [123456789012345678]",
-    "guild_ids": "a JSON list of Discord server ids to register commands in, or [] for global commands",
-    "database_path": "a file path for the SQLite database, e.g. data/panel-desk.sqlite3",
-    "panels": 'a JSON object of extra panels, e.g. {"billing": {"kind": "ctrlpanel", "url": "...", "api_key": "..."}}',
-    "default_panel": "the name of a configured panel (PANEL_NAME or a key of PANELS)",
-    "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
-    "log_level": "DEBUG, INFO, WARNING or ERROR",
-    "panel_options": 'a JSON object such as {"version": "1.1"} (CtrlPanel), or {}',
-    "audit_channel_id": "the id of a text channel the bot can post in, or leave it empty",
-    "link_requests_channel_id": "the id of a staff-only text channel, or leave it empty",
-    "linked_role_id": "the id of a role below the bot's own highest role, or leave it empty",
-    "on_member_leave": "keep or unlink",
-    "link_writes_external_id": "true or false",
     "discord_api_base": (
         "a proxy's Discord API address with the version, e.g. https://discord-proxy.internal/api/v10, "
         "or leave it empty to talk to Discord itself"
@@ -50,7 +83,166 @@ HINTS: dict[str, str] = {
     "discord_gateway_url": (
         "a proxy's gateway address, e.g. wss://discord-proxy.internal/gateway, or leave it empty to use Discord's"
     ),
+    "guild_ids": (
+        "a JSON list of Discord server ids (Developer Mode on, right-click the server > Copy Server ID), "
+        "e.g. [123456789012345678], or [] for global commands"
+    ),
+    "admin_role_ids": (
+        "a JSON list of Discord role ids (Developer Mode on, right-click the role > Copy Role ID), "
+        "e.g. [123456789012345678]"
+    ),
+    "staff_role_ids": (
+        "a JSON list of Discord role ids (Developer Mode on, right-click the role > Copy Role ID), "
+        "e.g. [123456789012345678]"
+    ),
+    "audit_channel_id": "the id of a text channel the bot can post in, or leave it empty",
+    "database_path": "a file path for the SQLite database, e.g. data/panel-desk.sqlite3",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "link_requests_channel_id": "the id of a staff-only text channel, or leave it empty",
+    "link_cooldown_hours": "the hours between an unlink and the next link, e.g. 24 (the default), or 0 for none",
+    "min_account_age_days": "the youngest Discord account age allowed to link, in days, e.g. 7, or 0 for any",
+    "link_attempts": "how many failed proofs a member may make within the window, e.g. 5 (the default)",
+    "link_attempt_window_minutes": "the minutes over which failed proofs are counted, e.g. 10 (the default)",
+    "linked_role_id": "the id of a role below the bot's own highest role, or leave it empty",
+    "link_writes_external_id": "true or false",
+    "on_member_leave": "keep or unlink",
+    "credit_watch_interval_seconds": "the seconds between two sweeps of the credit watcher, e.g. 300 (the default)",
+    "credit_notice_names_staff": "true or false",
+    "notice_fallback_channel_id": "the id of a text channel members can read, or leave it empty",
+    "topup_announce_channel_id": "the id of a staff text channel, or leave it empty",
+    "low_credit_threshold": "a number of credits such as 10, or leave it empty for no low-credit warnings",
+    "max_credit_change": "the most credits one command may add or remove, e.g. 100000 (the default)",
+    "max_server_limit_change": "the most server slots one command may add or remove, e.g. 100 (the default)",
+    "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
+    "panel_kind": "one of: " + ", ".join(k.value for k in PanelKind),
+    "panel_url": "the panel's base address, e.g. https://panel.example.com (no /api at the end)",
+    "panel_api_key": (
+        "an application API key created by a root admin on the panel (pterodactyl-legacy: <public key>:<secret key>)"
+    ),
+    "panel_rate_limit": (
+        "the requests a minute the bot may make, or leave it empty for the panel kind's default "
+        f"({_RATE_LIMIT_DEFAULTS})"
+    ),
+    "panel_timeout": "the seconds to wait for one answer of the panel, e.g. 15 (the default)",
+    "panel_options": 'a JSON object such as {"version": "1.1"} (CtrlPanel), or {}',
+    "panels": 'a JSON object of extra panels, e.g. {"billing": {"kind": "ctrlpanel", "url": "...", "api_key": "..."}}',
+    "default_panel": "the name of a configured panel (PANEL_NAME or a key of PANELS)",
 }
+
+# What the number settings count, so that an error can say "a number of seconds" rather than "a number".
+UNITS: dict[str, str] = {
+    "link_cooldown_hours": "hours",
+    "min_account_age_days": "days",
+    "link_attempts": "failed proofs",
+    "link_attempt_window_minutes": "minutes",
+    "credit_watch_interval_seconds": "seconds",
+    "low_credit_threshold": "credits",
+    "max_credit_change": "credits",
+    "max_server_limit_change": "server slots",
+    "panel_rate_limit": "requests a minute",
+    "panel_timeout": "seconds",
+}
+
+# Never shown in a message, whatever is wrong with them.
+_SECRETS = frozenset({"discord_token", "panel_api_key", "api_key"})
+
+# A panel of PANELS takes the fields of the flat PANEL_* settings; their hints and units are shared.
+_PANEL_FIELD_SETTINGS = {
+    "kind": "panel_kind",
+    "url": "panel_url",
+    "api_key": "panel_api_key",
+    "rate_limit": "panel_rate_limit",
+    "timeout": "panel_timeout",
+    "options": "panel_options",
+}
+
+
+# --- API keys ------------------------------------------------------------------------------------------------
+
+# The prefixes panels put on the keys they make: which panel kind makes it, and whether it is an application key.
+_KEY_PREFIXES: dict[str, tuple[PanelKind, bool]] = {
+    "ptla_": (PanelKind.PTERODACTYL, True),
+    "ptlc_": (PanelKind.PTERODACTYL, False),
+    "papp_": (PanelKind.PELICAN, True),
+    "pacc_": (PanelKind.PELICAN, False),
+    "c7sp_": (PanelKind.CALAGOPUS, True),
+}
+# A panel upgraded from Pterodactyl to Pelican keeps the keys made before, and they still work there.
+_KEYS_ALSO_MADE_BY = {PanelKind.PELICAN: PanelKind.PTERODACTYL}
+_CONVOY_TOKEN = re.compile(r"\d+\|")  # a Sanctum token: <token id>|<40 characters>
+_LEGACY_PAIR = re.compile(r"[A-Za-z0-9]+:")  # <public key>:<secret key>
+_CALAGOPUS_KEY = re.compile(r"c7sp_[A-Za-z0-9]{43}")
+
+_REFUSED = "refused"  # the type of errors whose context says how to fix them
+
+
+def _refusal(problem: str, fix: str) -> PydanticCustomError:
+    return PydanticCustomError(_REFUSED, "{problem}", {"problem": problem, "fix": fix})
+
+
+def _key_maker(key: str) -> tuple[PanelKind, bool, str] | None:
+    """Which panel kind made `key`, whether it is an application key, and what shows it; None when the key does
+    not tell (CtrlPanel's keys, Pterodactyl's from before 1.0)."""
+    prefix = key[:5]
+    if prefix in _KEY_PREFIXES:
+        kind, application = _KEY_PREFIXES[prefix]
+        return kind, application, f"it starts with {prefix}"
+    if _CONVOY_TOKEN.match(key):
+        return PanelKind.CONVOY, True, "it reads <id>|<secret>"
+    if _LEGACY_PAIR.match(key):
+        return PanelKind.PTERODACTYL_LEGACY, True, "it reads <public key>:<secret key>"
+    return None
+
+
+def check_api_key(kind: PanelKind, key: str, *, in_panels: bool = False) -> None:
+    """Refuse a key that cannot be the one `kind` needs, saying which key to make and where.
+
+    Only what a key shows is judged (a panel's prefix, Convoy's `<id>|…`, the 0.5 pair), so keys that show nothing
+    (CtrlPanel's, Pterodactyl's from before prefixes) pass. A root admin's client key (`ptlc_`, `pacc_`) is refused
+    although the panel would take it: it carries every right of that account on both APIs, where an application key
+    can be limited to users, which is all the bot needs and what the panels' documentation calls for.
+    """
+    name = CLIENTS[kind].display_name
+    made = _key_maker(key)
+    if made is not None:
+        maker, application, sign = made
+        if maker in (kind, _KEYS_ALSO_MADE_BY.get(kind)):
+            if not application:
+                raise _refusal(
+                    f"is a client API key ({sign}), but the bot needs an application API key: a root admin's client "
+                    "key would work, yet it carries every right of that account, not just users",
+                    KEY_HELP[kind],
+                )
+        else:
+            maker_name = CLIENTS[maker].display_name
+            kind_setting = f'its "kind" to "{maker.value}"' if in_panels else f"PANEL_KIND={maker.value}"
+            raise _refusal(
+                f"is a {maker_name} key ({sign}), not a {name} one",
+                f"if the panel is {maker_name}, set {kind_setting}; otherwise {KEY_HELP[kind]}",
+            )
+    if kind is PanelKind.CALAGOPUS and not _CALAGOPUS_KEY.fullmatch(key):
+        raise _refusal(
+            "is not a whole Calagopus API key (c7sp_ and 43 letters or digits, 48 characters; this one has "
+            f"{len(key)})",
+            f"copy the key again as the panel showed it, or {KEY_HELP[kind]}",
+        )
+    if kind is PanelKind.PTERODACTYL_LEGACY:
+        try:
+            split_key(key)
+        except ValueError as exc:
+            message = str(exc).replace("PANEL_API_KEY", '"api_key"') if in_panels else str(exc)
+            raise _refusal("is not a Pterodactyl 0.5 key pair", message) from None
+
+
+def check_options(kind: PanelKind, options: dict[str, Any]) -> None:
+    known = client_option_names(kind)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise ValueError(f"has {', '.join(unknown)}, which a {kind.value} panel does not take (it takes: {allowed})")
+
+
+# --- values --------------------------------------------------------------------------------------------------
 
 
 def _id_list(value: Any) -> Any:
@@ -106,24 +298,16 @@ def _discord_gateway_url(value: str) -> str:
     return _endpoint_url(value, ("ws", "wss"))
 
 
-def check_key_shape(kind: PanelKind, key: SecretStr) -> None:
-    """Kinds whose key has a structure say so at start-up rather than at the first request."""
-    if kind is PanelKind.PTERODACTYL_LEGACY:
-        split_key(key.get_secret_value())
-
-
-def check_options(kind: PanelKind, options: dict[str, Any]) -> None:
-    known = client_option_names(kind)
-    unknown = sorted(set(options) - known)
-    if unknown:
-        allowed = ", ".join(sorted(known)) or "none"
-        raise ValueError(f"unknown option(s) {', '.join(unknown)} for a {kind.value} panel (it takes: {allowed})")
-
-
 def _non_empty_secret(value: SecretStr) -> SecretStr:
     if not value.get_secret_value().strip():
         raise ValueError("must not be empty")
     return SecretStr(value.get_secret_value().strip())
+
+
+def _panel_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError("must be at most 32 lowercase letters, digits, - or _, starting with a letter or digit")
+    return value
 
 
 class PanelSettings(BaseModel):
@@ -137,15 +321,37 @@ class PanelSettings(BaseModel):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Panel-specific options, e.g. CtrlPanel's version"
     )
+    # Keys of the JSON object that are none of the above (a typo such as "rate_limt"), for `settings_warnings`.
+    _unknown_keys: list[str] = PrivateAttr(default_factory=list)
 
     _url = field_validator("url")(_panel_url)
     _key = field_validator("api_key")(_non_empty_secret)
 
-    @model_validator(mode="after")
-    def _key_shape(self) -> PanelSettings:
-        check_key_shape(self.kind, self.api_key)
-        check_options(self.kind, self.options)
-        return self
+    @field_validator("api_key")
+    @classmethod
+    def _key_fits_kind(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
+        if "kind" in info.data:
+            check_api_key(info.data["kind"], key.get_secret_value(), in_panels=True)
+        return key
+
+    @field_validator("options")
+    @classmethod
+    def _options_fit_kind(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "kind" in info.data:
+            check_options(info.data["kind"], options)
+        return options
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_unknown_keys(cls, data: Any, handler: ModelWrapValidatorHandler[PanelSettings]) -> PanelSettings:
+        panel = handler(data)
+        if isinstance(data, dict):
+            panel._unknown_keys = sorted(str(key) for key in set(data) - set(cls.model_fields))
+        return panel
+
+    @property
+    def unknown_keys(self) -> list[str]:
+        return list(self._unknown_keys)
 
 
 class Settings(BaseSettings):
@@ -202,10 +408,13 @@ class Settings(BaseSettings):
     max_credit_change: float = Field(default=100_000.0, gt=0)
     max_server_limit_change: int = Field(default=100, gt=0)
 
+    # The fields below are checked in this order, each against those before it (the key against the kind,
+    # DEFAULT_PANEL against the panels), so that every error names the one variable to change.
     panel_name: str = "main"
     panel_kind: PanelKind
     panel_url: str
     panel_api_key: SecretStr
+    # Requests per minute; empty: the panel kind's default (each client's `default_rate_limit`).
     panel_rate_limit: int | None = Field(default=None, ge=1)
     panel_timeout: float = Field(default=15.0, gt=0, le=120)
     # Options of this panel kind, as JSON: CtrlPanel {"version": "1.1", "default_role_id": 4}; Calagopus
@@ -228,19 +437,47 @@ class Settings(BaseSettings):
     _url = field_validator("panel_url")(_panel_url)
     _api_base = field_validator("discord_api_base")(_discord_api_base)
     _gateway = field_validator("discord_gateway_url")(_discord_gateway_url)
+    _name = field_validator("panel_name")(_panel_name)
 
-    @model_validator(mode="after")
-    def _panels_consistent(self) -> Settings:
-        check_key_shape(self.panel_kind, self.panel_api_key)
-        check_options(self.panel_kind, self.panel_options)
-        for name in [self.panel_name, *self.panels]:
+    @field_validator("panel_api_key")
+    @classmethod
+    def _key_fits_kind(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
+        if "panel_kind" in info.data:
+            check_api_key(info.data["panel_kind"], key.get_secret_value())
+        return key
+
+    @field_validator("panel_options")
+    @classmethod
+    def _options_fit_kind(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "panel_kind" in info.data:
+            check_options(info.data["panel_kind"], options)
+        return options
+
+    @field_validator("panels")
+    @classmethod
+    def _panel_names(cls, panels: dict[str, PanelSettings], info: ValidationInfo) -> dict[str, PanelSettings]:
+        for name in panels:
             if not _NAME.match(name):
-                raise ValueError(f"panel name {name!r} must be lowercase letters, digits, - or _ (at most 32)")
-        if self.panel_name in self.panels:
-            raise ValueError(f"PANELS repeats the name of the default panel {self.panel_name!r}")
-        if self.default_panel is not None and self.default_panel not in self.all_panels():
-            raise ValueError(f"DEFAULT_PANEL {self.default_panel!r} is not a configured panel")
-        return self
+                raise _refusal(
+                    f"has a panel called {name!r}, and panel names are at most 32 lowercase letters, digits, - or _, "
+                    "starting with a letter or digit",
+                    "rename that panel in PANELS",
+                )
+        if info.data.get("panel_name") in panels:
+            raise _refusal(
+                f"has a panel called {info.data['panel_name']!r}, the name of the PANEL_* panel (PANEL_NAME)",
+                "rename that panel in PANELS, or change PANEL_NAME",
+            )
+        return panels
+
+    @field_validator("default_panel")
+    @classmethod
+    def _default_is_configured(cls, name: str | None, info: ValidationInfo) -> str | None:
+        if name is not None and "panel_name" in info.data and "panels" in info.data:
+            configured = [info.data["panel_name"], *info.data["panels"]]
+            if name not in configured:
+                raise ValueError(f"is not a configured panel (configured: {', '.join(configured)})")
+        return name
 
     def all_panels(self) -> dict[str, PanelSettings]:
         """Every configured panel by name, the `PANEL_*` one first."""
@@ -259,6 +496,9 @@ class Settings(BaseSettings):
         return self.default_panel or self.panel_name
 
 
+# --- loading and reporting -----------------------------------------------------------------------------------
+
+
 class SettingsProblem(Exception):
     """Settings are missing or invalid; `str()` is the message printed to the operator, one line per setting."""
 
@@ -268,31 +508,26 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else ""
-            variable = field.upper() or "settings"
-            if error["type"] == "missing":
-                problem = "is not set"
-            elif error["type"] == "enum":
-                problem = f"is {error['input']!r}, which is not a known value"
-            else:
-                problem = error["msg"].removeprefix("Value error, ")
-                if len(error["loc"]) > 1:
-                    problem = f"{'.'.join(str(p) for p in error['loc'][1:])}: {problem}"
-            hint = HINTS.get(field)
-            subject = f"{variable} " if field else ""  # a check across settings names its variables itself
-            lines.append(f"  {subject}{problem}" + (f" — set it to {hint}" if hint else ""))
-        raise SettingsProblem(_report(lines)) from None
+        lines = _error_lines(exc.errors(), _given_values(overrides))
     except SettingsError as exc:
-        raise SettingsProblem(_report([f"  {_describe_settings_error(exc)}"])) from None
+        lines = [_describe_settings_error(exc, _given_values(overrides))]
+    # A misspelt name is often why a setting is "not set": say so beside it.
+    lines += [f"  Note: {warning}" for warning in _unknown_variable_warnings()]
+    raise SettingsProblem(_report(lines))
 
 
-def _describe_settings_error(exc: SettingsError) -> str:
-    match = re.search(r'field "(\w+)"', str(exc))
-    field = match.group(1) if match else ""
-    hint = HINTS.get(field, "valid JSON")
-    return f"{field.upper() or 'A setting'} is not valid JSON — set it to {hint}"
+def settings_warnings(settings: Settings) -> list[str]:
+    """What is wrong with settings that loaded: names that look like settings but are none, so they are ignored.
+
+    Start-up logs each as a warning and `--check` prints them; the bot runs either way.
+    """
+    warnings = _unknown_variable_warnings()
+    for name, panel in settings.panels.items():
+        for key in panel.unknown_keys:
+            warnings.append(
+                f"PANELS, panel {name!r}: {key!r} is not a panel setting, so it is ignored; " + _suggest_panel_key(key)
+            )
+    return warnings
 
 
 def _report(lines: list[str]) -> str:
@@ -302,3 +537,233 @@ def _report(lines: list[str]) -> str:
         + "\nSettings are read from the environment and from a .env file in the working directory;"
         " .env.example lists and explains every one."
     )
+
+
+def _read_variables() -> dict[str, tuple[str | None, str]]:
+    """Every variable pydantic-settings reads for us, by lowercase name, with where it was found; the environment
+    wins over .env, as it does for the settings themselves. Empty values are left out, as the settings do."""
+    found = {name: (value, ".env") for name, value in DotEnvSettingsSource(Settings).env_vars.items()}
+    found |= {name: (value, "the environment") for name, value in EnvSettingsSource(Settings).env_vars.items()}
+    return found
+
+
+def _given_values(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The value each setting had, as written, to show beside its error."""
+    values: dict[str, Any] = {name: value for name, (value, _) in _read_variables().items()}
+    values |= {name.lower(): value for name, value in overrides.items()}
+    return values
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if len(text) > 80:
+        text = text[:79] + "…"
+    return repr(text) if isinstance(value, str) else text
+
+
+def _error_lines(errors: Sequence[ErrorDetails], given: Mapping[str, Any]) -> list[str]:
+    """One line per setting (per field of a panel in PANELS), however many errors pydantic gave for it."""
+    groups: dict[tuple[str | int, ...], list[ErrorDetails]] = {}
+    for error in errors:
+        loc = error["loc"]
+        groups.setdefault(loc[:3] if loc[:1] == ("panels",) else loc[:1], []).append(error)
+    return [_describe(loc, group, given) for loc, group in groups.items()]
+
+
+def _describe(loc: tuple[str | int, ...], errors: list[ErrorDetails], given: Mapping[str, Any]) -> str:
+    error = errors[0]
+    if not loc:  # a model validator's check across settings, whose message names its variables itself
+        return f"  {error['msg'].removeprefix('Value error, ')}"
+    field = str(loc[0])
+    if field == "panels" and len(loc) > 1:
+        return _describe_panel_entry(loc, errors)
+    variable = field.upper()
+    if error["type"] == "missing":
+        if field == "panel_api_key" and (help_text := _key_help(given.get("panel_kind"))):
+            return f"  {variable} is not set — {help_text}, and set it to that key"
+        return f"  {variable} is not set — set it to {HINTS[field]}"
+    value = given.get(field, error["input"] if len(error["loc"]) == 1 else None)
+    shown = field not in _SECRETS and field != "panels" and value is not None  # PANELS holds api keys
+    subject = f"{variable} is {_shown(value)}: it" if shown else variable
+    problem = _problem(field, Settings.model_fields[field], errors)
+    return f"  {subject} {problem} — {_fix(error, f'set it to {HINTS[field]}')}"
+
+
+def _describe_panel_entry(loc: tuple[str | int, ...], errors: list[ErrorDetails]) -> str:
+    """An error inside PANELS, named by the panel and the field the operator has to change there."""
+    error = errors[0]
+    where = f"PANELS, panel {loc[1]!r}:"
+    if len(loc) == 2:
+        if error["type"] == _REFUSED or error["type"] == "value_error":
+            return f"  {where} {error['msg'].removeprefix('Value error, ')} — {_fix(error, 'correct it')}"
+        return (
+            f"  {where} it must be a JSON object — set it to one with kind, url and api_key (and, if wanted, "
+            "rate_limit, timeout and options)"
+        )
+    field = str(loc[2])
+    hint = HINTS[_PANEL_FIELD_SETTINGS[field]].replace("leave it empty", "leave it out")
+    if error["type"] == "missing":
+        # Pydantic reports a missing field at the field's own location; the misspelt key that often explains it
+        # is only in the panel's object, which a "missing" error carries as its input.
+        present = error["input"] if isinstance(error["input"], dict) else {}
+        unknown = [repr(key) for key in present if key not in PanelSettings.model_fields]
+        verb = "is not a panel setting" if len(unknown) == 1 else "are not panel settings"
+        note = f" ({_and(unknown)} {verb})" if unknown else ""
+        if field == "api_key" and (help_text := _key_help(present.get("kind"))):
+            return f'  {where} "{field}" is not set{note} — {help_text}, and add it as "{field}"'
+        return f'  {where} "{field}" is not set{note} — add "{field}": {hint}'
+    subject = f"its {field}" if field in _SECRETS else f"{field} is {_shown(error['input'])}: it"
+    problem = _problem(_PANEL_FIELD_SETTINGS[field], PanelSettings.model_fields[field], errors)
+    return f"  {where} {subject} {problem} — {_fix(error, f'set its {field} to {hint}')}"
+
+
+def _key_help(kind: Any) -> str | None:
+    """How to make the key for the panel kind given, when it is one."""
+    try:
+        return KEY_HELP[PanelKind(kind)]
+    except ValueError:
+        return None
+
+
+def _fix(error: ErrorDetails, default: str) -> str:
+    if error["type"] == _REFUSED:
+        return str(error.get("ctx", {})["fix"])
+    return default
+
+
+_NUMBER_ERRORS = frozenset(
+    {
+        "int_parsing",
+        "int_type",
+        "int_from_float",
+        "float_parsing",
+        "float_type",
+        "finite_number",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+    }
+)
+
+
+def _problem(setting: str, info: FieldInfo, errors: list[ErrorDetails]) -> str:
+    """What is wrong, in words, as a predicate of the setting ("must be …", "is …")."""
+    error = errors[0]
+    kind = error["type"]
+    if kind in (_REFUSED, "value_error"):
+        return error["msg"].removeprefix("Value error, ")
+    if len(error["loc"]) == 2 and setting.endswith("_ids"):  # items of an id list
+        bad = [repr(str(e["input"])) for e in errors]
+        noun = _id_noun(setting)
+        return f"must be a list of {noun}s, which are numbers, and {_and(bad)} {'is' if len(bad) == 1 else 'are'} not"
+    if kind in _NUMBER_ERRORS:
+        if setting.endswith("_id"):
+            return f"must be {_id_noun(setting)}, which is a number"
+        return f"must be {_number(info, UNITS.get(setting))}"
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false"
+    if kind == "literal_error":
+        return f"must be {str(error.get('ctx', {}).get('expected', '')).replace(chr(39), '')}"
+    if kind == "enum":
+        return "is not a kind of panel Panel Desk knows"
+    if kind in ("dict_type", "model_type"):
+        return "must be a JSON object"
+    if kind == "list_type":
+        return "must be a list"
+    if kind == "string_type":
+        return "must be text, in double quotes"
+    return f"is not accepted ({error['msg']})"
+
+
+def _id_noun(setting: str) -> str:
+    for word, noun in (("role", "role id"), ("channel", "channel id"), ("guild", "server id")):
+        if word in setting:
+            return f"a {noun}" if not setting.endswith("_ids") else noun
+    return "an id" if not setting.endswith("_ids") else "id"
+
+
+def _number(info: FieldInfo, unit: str | None) -> str:
+    """E.g. "a number of seconds, more than 0 and at most 120", from the field's type and constraints."""
+    whole = int in (info.annotation, *typing.get_args(info.annotation))
+    text = ("a whole number" if whole else "a number") + (f" of {unit}" if unit else "")
+    limits = number_limits(info)
+    return f"{text}, {limits}" if limits else text
+
+
+def number_limits(info: FieldInfo) -> str:
+    """A number field's bounds in words ("at least 10", "more than 0 and at most 120"), or ""."""
+    words = []
+    for bound in info.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            words.append(f"at least {bound.ge:g}")
+        elif isinstance(bound, annotated_types.Gt):
+            words.append(f"more than {bound.gt:g}")
+        elif isinstance(bound, annotated_types.Le):
+            words.append(f"at most {bound.le:g}")
+        elif isinstance(bound, annotated_types.Lt):
+            words.append(f"less than {bound.lt:g}")
+    return " and ".join(words)
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _describe_settings_error(exc: SettingsError, given: Mapping[str, Any]) -> str:
+    """pydantic-settings could not decode a JSON value: it stops there, naming the field in its message."""
+    match = re.search(r'field "(\w+)"', str(exc))
+    field = match.group(1) if match else ""
+    # json's own message says where ("line 1 column 2 (char 1)") and never repeats the text, which may hold keys.
+    detail = f" ({exc.__cause__})" if isinstance(exc.__cause__, ValueError) else ""
+    if not field:
+        return f"  A setting is not valid JSON{detail}"
+    shown = field not in _SECRETS and field != "panels" and given.get(field) is not None
+    subject = f"{field.upper()} is {_shown(given[field])}: it" if shown else field.upper()
+    return f"  {subject} is not valid JSON{detail} — set it to {HINTS.get(field, 'valid JSON')}"
+
+
+# --- names that look like settings but are none --------------------------------------------------------------
+
+# Variables other software sets that merely share a first word with ours: a twelve-factor app's DATABASE_URL, and
+# the <SERVICE>_SERVICE_HOST, <SERVICE>_PORT… variables Kubernetes and Docker links give a container for every
+# service (a service called "panel" gives PANEL_PORT).
+_OTHER_SOFTWARE = re.compile(
+    r"database_url|\w+_(service_host|service_port(_\w+)?|port(_\d+_(tcp|udp|sctp)(_(proto|port|addr))?)?)"
+)
+
+
+def _unknown_variable_warnings() -> list[str]:
+    """Variables in .env or the environment that start like a setting (ADMIN_, PANEL_, LINK_…) but are none."""
+    known = list(Settings.model_fields)
+    prefixes = tuple(sorted({name.split("_", 1)[0] + "_" for name in known}))
+    warnings = []
+    for name, (_, where) in sorted(_read_variables().items()):
+        if name in known or not name.startswith(prefixes) or _OTHER_SOFTWARE.fullmatch(name):
+            continue
+        warnings.append(
+            f"{name.upper()} (in {where}) is not a Panel Desk setting, so it is ignored; "
+            + _suggest_setting(name, known)
+        )
+    return warnings
+
+
+def _suggest_setting(name: str, known: list[str]) -> str:
+    """ "did you mean X?" when one setting is clearly meant, else the settings that share the name's first word.
+
+    Spelling alone is judged, so only a close match is named: PANEL_HOST is nearer to PANELS than to PANEL_URL.
+    """
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    first = name.split("_", 1)[0]
+    alike = match or [setting for setting in known if setting.split("_", 1)[0] == first]
+    if len(alike) == 1:
+        return f"did you mean {alike[0].upper()}?"
+    return f"the {first.upper()}_ settings are {_and([setting.upper() for setting in alike])}"
+
+
+def _suggest_panel_key(key: str) -> str:
+    fields = list(PanelSettings.model_fields)
+    match = difflib.get_close_matches(key.lower(), fields, n=1, cutoff=0.6)
+    if match:
+        return f"did you mean {match[0]!r}?"
+    return f"a panel takes {_and(fields)}"

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 CLOSED_DMS = 50007  # Discord: "Cannot send messages to this user"
 # A notice that fails is tried again after 30 s, 1 min, 2 min, ... at most an hour apart: twelve tries span about
-# five and a half hours, so an outage on Discord's side loses nothing, and a member nobody can reach is given up on.
+# 5.1 hours (63.5 minutes of doubling waits, then four of an hour), so an outage on Discord's side loses nothing,
+# and a member nobody can reach is given up on.
 MAX_ATTEMPTS = 12
 
 

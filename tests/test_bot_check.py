@@ -57,3 +57,17 @@ async def test_check_fails_on_an_unreachable_panel(tmp_path: Path, unused_tcp_po
     code, output = await run_check(tmp_path, PANEL_URL=f"http://127.0.0.1:{unused_tcp_port}", PANEL_API_KEY="ptla_x")
     assert code == 1
     assert "Could not connect to the Pterodactyl panel" in output and "Traceback" not in output
+
+
+async def test_check_prints_what_looks_like_a_misspelt_setting(
+    tmp_path: Path, pterodactyl: PterodactylSimulator
+) -> None:
+    code, output = await run_check(
+        tmp_path, PANEL_URL=pterodactyl.url, PANEL_API_KEY=pterodactyl.admin_key, STAFF_ROLE_ID="43"
+    )
+    assert code == 0, output
+    assert (
+        "Warning: STAFF_ROLE_ID (in the environment) is not a Panel Desk setting, so it is ignored; did you mean "
+        "STAFF_ROLE_IDS?"
+    ) in output
+    assert "All good." in output
