@@ -96,6 +96,7 @@ HINTS: dict[str, str] = {
         "e.g. [123456789012345678]"
     ),
     "audit_channel_id": "the id of a text channel the bot can post in, or leave it empty",
+    "audit_channel_shows_emails": "true or false (false: audit posts name accounts by username and id only)",
     "database_path": "a file path for the SQLite database, e.g. data/panel-desk.sqlite3",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "link_requests_channel_id": "the id of a staff-only text channel, or leave it empty",
