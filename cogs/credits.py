@@ -48,7 +48,12 @@ def require_capability(client: PanelClient, capability: Capability, what: str) -
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class Credits(commands.GroupCog, group_name="credits", group_description="Panel credits of an account"):
+class Credits(
+    commands.GroupCog,
+    group_name="credits",
+    group_description="Panel credits of an account",
+    group_extras={"capability": Capability.CREDITS},
+):
     def __init__(self, bot: PanelDesk) -> None:
         self.bot = bot
         super().__init__()
@@ -150,7 +155,10 @@ class Credits(commands.GroupCog, group_name="credits", group_description="Panel 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class ServerLimits(
-    commands.GroupCog, group_name="server-limit", group_description="How many servers an account may have"
+    commands.GroupCog,
+    group_name="server-limit",
+    group_description="How many servers an account may have",
+    group_extras={"capability": Capability.SERVER_LIMIT},
 ):
     def __init__(self, bot: PanelDesk) -> None:
         self.bot = bot
