@@ -15,7 +15,7 @@ import difflib
 import json
 import re
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -311,6 +311,28 @@ def _panel_name(value: str) -> str:
     return value
 
 
+def _key_fits(kind_field: str, *, in_panels: bool) -> Callable[[SecretStr, ValidationInfo], SecretStr]:
+    """A validator checking an API key against the panel kind in `kind_field` (when that one was valid)."""
+
+    def validate(key: SecretStr, info: ValidationInfo) -> SecretStr:
+        if kind_field in info.data:
+            check_api_key(info.data[kind_field], key.get_secret_value(), in_panels=in_panels)
+        return key
+
+    return validate
+
+
+def _options_fit(kind_field: str) -> Callable[[dict[str, Any], ValidationInfo], dict[str, Any]]:
+    """A validator checking panel options against the panel kind in `kind_field` (when that one was valid)."""
+
+    def validate(options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if kind_field in info.data:
+            check_options(info.data[kind_field], options)
+        return options
+
+    return validate
+
+
 class PanelSettings(BaseModel):
     """One panel connection."""
 
@@ -328,19 +350,8 @@ class PanelSettings(BaseModel):
     _url = field_validator("url")(_panel_url)
     _key = field_validator("api_key")(_non_empty_secret)
 
-    @field_validator("api_key")
-    @classmethod
-    def _key_fits_kind(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
-        if "kind" in info.data:
-            check_api_key(info.data["kind"], key.get_secret_value(), in_panels=True)
-        return key
-
-    @field_validator("options")
-    @classmethod
-    def _options_fit_kind(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        if "kind" in info.data:
-            check_options(info.data["kind"], options)
-        return options
+    _key_fits_kind = field_validator("api_key")(_key_fits("kind", in_panels=True))
+    _options_fit_kind = field_validator("options")(_options_fit("kind"))
 
     @model_validator(mode="wrap")
     @classmethod
@@ -440,19 +451,8 @@ class Settings(BaseSettings):
     _gateway = field_validator("discord_gateway_url")(_discord_gateway_url)
     _name = field_validator("panel_name")(_panel_name)
 
-    @field_validator("panel_api_key")
-    @classmethod
-    def _key_fits_kind(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
-        if "panel_kind" in info.data:
-            check_api_key(info.data["panel_kind"], key.get_secret_value())
-        return key
-
-    @field_validator("panel_options")
-    @classmethod
-    def _options_fit_kind(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        if "panel_kind" in info.data:
-            check_options(info.data["panel_kind"], options)
-        return options
+    _key_fits_kind = field_validator("panel_api_key")(_key_fits("panel_kind", in_panels=False))
+    _options_fit_kind = field_validator("panel_options")(_options_fit("panel_kind"))
 
     @field_validator("panels")
     @classmethod
