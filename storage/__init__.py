@@ -11,7 +11,13 @@ from storage.database import Database
 from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
 from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
 from storage.links import Link, LinkMethod, LinkStore, PastLink
-from storage.notifications import CreditBalance, NotificationPrefs, NotificationStore, OutboxItem
+from storage.notifications import (
+    CreditBalance,
+    CreditNoticeChoices,
+    NotificationPrefs,
+    NotificationStore,
+    OutboxItem,
+)
 from storage.state import BotState
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "BotState",
     "CreditBalance",
     "CreditLedger",
+    "CreditNoticeChoices",
     "Database",
     "Link",
     "LinkConflict",

@@ -34,6 +34,18 @@ class NotificationPrefs:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditNoticeChoices:
+    """Every member's credit-notice choice on one panel, read at once for a whole sweep."""
+
+    panel: str
+    chosen: Mapping[int, bool]  # by Discord id, only members who ever chose
+
+    def credit_notices(self, discord_id: int) -> bool:
+        """What `get_prefs(discord_id, panel)` says: a member who never chose gets credit notices."""
+        return self.chosen.get(discord_id, True)
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """A notice to send once. Every send of it must carry `nonce`, so a resend after a crash can be recognised."""
 
@@ -94,6 +106,19 @@ class NotificationStore:
                 "SELECT credit_notices FROM notification_prefs WHERE discord_id = ?", (discord_id,)
             )
         return NotificationPrefs(discord_id, credit_notices=bool(row["credit_notices"]) if row is not None else True)
+
+    async def credit_notice_choices(self, panel: str) -> CreditNoticeChoices:
+        """Every member's choice for `panel` in one query, for a watcher that would otherwise ask per account.
+
+        A member's choice for this panel overrides their choice for every panel: its rows come last.
+        """
+        rows = await self._db.fetch_all(
+            "SELECT discord_id, credit_notices, 0 AS for_panel FROM notification_prefs UNION ALL "
+            "SELECT discord_id, credit_notices, 1 AS for_panel FROM notification_panel_prefs WHERE panel = ? "
+            "ORDER BY for_panel",
+            (panel,),
+        )
+        return CreditNoticeChoices(panel, {row["discord_id"]: bool(row["credit_notices"]) for row in rows})
 
     async def set_prefs(self, discord_id: int, *, credit_notices: bool, panel: str | None = None) -> NotificationPrefs:
         """Choose for one panel, or for all of them (which replaces any per-panel choice)."""
