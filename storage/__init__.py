@@ -6,7 +6,7 @@ Nothing outside this package writes SQL; each store returns frozen dataclasses, 
 from __future__ import annotations
 
 from storage.audit import AuditEntry, AuditLog, AuditOutcome
-from storage.credits import CreditLedger, StaffChange
+from storage.credits import CreditLedger, Reading, StaffChange
 from storage.database import Database
 from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
 from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
@@ -42,6 +42,7 @@ __all__ = [
     "OutboxItem",
     "PastLink",
     "ProofFailures",
+    "Reading",
     "RequestStatus",
     "StaffChange",
     "StorageError",
