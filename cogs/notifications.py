@@ -23,7 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from panel_api import Capability, PanelClient, PanelError, PanelUser
-from storage import AuditOutcome, Link, OutboxItem, StaffChange
+from storage import AuditOutcome, CreditNoticeChoices, Link, OutboxItem, Reading, StaffChange
 from storage.credits import TOPUP_ANNOUNCEMENT
 
 from .common.auditing import Change, record
@@ -129,16 +129,17 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         if user.credits is None:
             return []
         prefs = await self.bot.notifications.get_prefs(link.discord_id, panel_name)
+        balance = Decimal(str(user.credits))
+        reading = Reading(user.id, link.discord_id, balance, notify=prefs.credit_notices, staff=staff)
+        return await self._record(panel_name, [reading])
+
+    async def _record(self, panel_name: str, readings: list[Reading]) -> list[OutboxItem]:
         settings = self.bot.settings
         threshold = settings.low_credit_threshold
-        queued = await self.bot.ledger.observe(
+        queued = await self.bot.ledger.observe_many(
             panel_name,
-            user.id,
-            link.discord_id,
-            Decimal(str(user.credits)),
-            notify=prefs.credit_notices,
+            readings,
             low_threshold=None if threshold is None else Decimal(str(threshold)),
-            staff=staff,
             announce=settings.topup_announce_channel_id is not None,
         )
         if queued:
@@ -195,15 +196,17 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
             # Most balances do not move between sweeps: compare with the ledger in memory, and write only changes.
             balances = await self.bot.notifications.balances(panel_name)
             self.known = {user_id: balance.credits for user_id, balance in balances.items()}
+            # Read once for the sweep: a choice made meanwhile counts from the next one.
+            choices = await self.bot.notifications.credit_notice_choices(panel_name)
             horizon = time.monotonic() - 3600
             self._staff_began = {key: at for key, at in self._staff_began.items() if at > horizon}
             if panel_name not in self.user_totals:
                 self.user_totals[panel_name] = (await client.list_users(per_page=1)).total
             pages = math.ceil(self.user_totals[panel_name] / client.iter_page_size)
             if pages < len(links):
-                await self._sweep_pages(panel_name, client, links, report)
+                await self._sweep_pages(panel_name, client, links, choices, report)
             else:
-                await self._sweep_each(panel_name, client, links, report)
+                await self._sweep_each(panel_name, client, links, choices, report)
         except PanelError as exc:
             report.error = exc.message
             log.warning("credit sweep of %s stopped at %s: %s", panel_name, self.cursors.get(panel_name), exc.message)
@@ -214,8 +217,16 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         return report
 
     async def _sweep_pages(
-        self, panel_name: str, client: PanelClient, links: dict[str, Link], report: SweepReport
+        self,
+        panel_name: str,
+        client: PanelClient,
+        links: dict[str, Link],
+        choices: CreditNoticeChoices,
+        report: SweepReport,
     ) -> None:
+        """Read the panel's whole user list, recording each page's changes in one transaction. The cursor moves past
+        a page only once that transaction committed, so a sweep stopped anywhere (the panel failed, the database
+        failed, the process died) loses nothing it read and tells nothing twice when it goes on."""
         report.mode = "pages"
         mode, saved = self.cursors.get(panel_name, ("pages", 1))
         page = report.resumed_at = saved if mode == "pages" else 1
@@ -224,17 +235,27 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
             read_at = time.monotonic()
             result = await client.list_users(page=page, per_page=client.iter_page_size)
             self.user_totals[panel_name] = result.total
-            for user in result.items:
-                if user.id in links and self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
-                    report.notices += len(await self.observe(panel_name, links[user.id], user))
+            readings = [
+                self._reading(links[user.id], user, choices)
+                for user in result.items
+                if user.id in links and self._moved(user) and not self._staff_touched(panel_name, user.id, read_at)
+            ]
+            report.notices += len(await self._record(panel_name, readings))
             if not result.items or page >= result.total_pages:
                 break
             page += 1
         self.cursors[panel_name] = ("pages", 1)
 
     async def _sweep_each(
-        self, panel_name: str, client: PanelClient, links: dict[str, Link], report: SweepReport
+        self,
+        panel_name: str,
+        client: PanelClient,
+        links: dict[str, Link],
+        choices: CreditNoticeChoices,
+        report: SweepReport,
     ) -> None:
+        """Read each linked account on its own, chosen when that is fewer requests than the whole list: fewer
+        accounts than pages, so one transaction per account that moved costs less than the request that read it."""
         report.mode = "each"
         ordered = sorted(links.values(), key=lambda link: link.linked_at)
         mode, saved = self.cursors.get(panel_name, ("each", 0))
@@ -250,8 +271,14 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
                     raise
                 continue  # deleted on the panel; /account tells the member
             if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
-                report.notices += len(await self.observe(panel_name, link, user))
+                report.notices += len(await self._record(panel_name, [self._reading(link, user, choices)]))
         self.cursors[panel_name] = ("each", 0)
+
+    @staticmethod
+    def _reading(link: Link, user: PanelUser, choices: CreditNoticeChoices) -> Reading:
+        # Only called for a user that `_moved`, so its credits are known.
+        balance = Decimal(str(user.credits))
+        return Reading(user.id, link.discord_id, balance, notify=choices.credit_notices(link.discord_id))
 
     def _moved(self, user: PanelUser) -> bool:
         if user.credits is None:

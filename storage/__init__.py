@@ -6,12 +6,18 @@ Nothing outside this package writes SQL; each store returns frozen dataclasses, 
 from __future__ import annotations
 
 from storage.audit import AuditEntry, AuditLog, AuditOutcome
-from storage.credits import CreditLedger, StaffChange
+from storage.credits import CreditLedger, Reading, StaffChange
 from storage.database import Database
 from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
 from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
 from storage.links import Link, LinkMethod, LinkStore, PastLink
-from storage.notifications import CreditBalance, NotificationPrefs, NotificationStore, OutboxItem
+from storage.notifications import (
+    CreditBalance,
+    CreditNoticeChoices,
+    NotificationPrefs,
+    NotificationStore,
+    OutboxItem,
+)
 from storage.state import BotState
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "BotState",
     "CreditBalance",
     "CreditLedger",
+    "CreditNoticeChoices",
     "Database",
     "Link",
     "LinkConflict",
@@ -35,6 +42,7 @@ __all__ = [
     "OutboxItem",
     "PastLink",
     "ProofFailures",
+    "Reading",
     "RequestStatus",
     "StaffChange",
     "StorageError",

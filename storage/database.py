@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -116,24 +116,49 @@ def split_statements(script: str) -> tuple[str, ...]:
     return tuple(statements)
 
 
+@dataclass(slots=True)
+class Tally:
+    """What the database was asked since it was opened, as the transport counts its requests: benchmarks print it.
+
+    Each statement waits for aiosqlite's thread and back; an `execute_many` counts once, however many rows it carries.
+    """
+
+    statements: int = 0
+    transactions: int = 0  # committed
+
+
 class Transaction:
     """The statements of one `Database.transaction()` block; it stops working when the block ends."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, tally: Tally) -> None:
         self._connection = connection
+        self._tally = tally
         self._open = True
 
     async def execute(self, sql: str, params: Params = ()) -> Changes:
         self._ensure_open()
+        self._tally.statements += 1
         return await _execute(self._connection, sql, params)
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        """One statement for many rows in a single round trip: what makes a batch of hundreds cost about one."""
+        self._ensure_open()
+        self._tally.statements += 1
+        try:
+            async with self._connection.executemany(sql, list(rows)):
+                pass
+        except sqlite3.Error as exc:
+            raise StorageError(f"{type(exc).__name__}: {exc}") from exc
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         self._ensure_open()
+        self._tally.statements += 1
         rows = await _fetch_all(self._connection, sql, params)
         return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         self._ensure_open()
+        self._tally.statements += 1
         return await _fetch_all(self._connection, sql, params)
 
     def _end(self) -> None:
@@ -170,6 +195,7 @@ class Database:
         self._current: Transaction | None = None
         self._closed = False
         self._schema_version = 0
+        self.tally = Tally()
 
     @classmethod
     async def open(
@@ -257,15 +283,18 @@ class Database:
     async def execute(self, sql: str, params: Params = ()) -> Changes:
         """Run one statement in its own (autocommit) transaction."""
         async with self._exclusive():
+            self.tally.statements += 1
             return await _execute(self._connection, sql, params)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._exclusive():
+            self.tally.statements += 1
             rows = await _fetch_all(self._connection, sql, params)
         return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._exclusive():
+            self.tally.statements += 1
             return await _fetch_all(self._connection, sql, params)
 
     @asynccontextmanager
@@ -279,7 +308,7 @@ class Database:
         """
         async with self._exclusive():
             await _execute(self._connection, "BEGIN IMMEDIATE")
-            transaction = Transaction(self._connection)
+            transaction = Transaction(self._connection, self.tally)
             self._current = transaction
             context_token = _ACTIVE_TRANSACTION.set(transaction)
             try:
@@ -293,6 +322,8 @@ class Database:
                 except BaseException:
                     await self._rollback()
                     raise
+                self.tally.statements += 2  # BEGIN and COMMIT
+                self.tally.transactions += 1
             finally:
                 transaction._end()
                 self._current = None

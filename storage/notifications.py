@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,6 +31,29 @@ class CreditBalance:
 class NotificationPrefs:
     discord_id: int
     credit_notices: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoticeChoices:
+    """Every member's credit-notice choice on one panel, read at once for a whole sweep."""
+
+    panel: str
+    chosen: Mapping[int, bool]  # by Discord id, only members who ever chose
+
+    def credit_notices(self, discord_id: int) -> bool:
+        """What `get_prefs(discord_id, panel)` says: a member who never chose gets credit notices."""
+        return self.chosen.get(discord_id, True)
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotice:
+    """A notice about to be queued, before the outbox gives it an id and a nonce."""
+
+    panel: str
+    discord_id: int
+    kind: str
+    dedupe_key: str
+    payload: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +118,19 @@ class NotificationStore:
             )
         return NotificationPrefs(discord_id, credit_notices=bool(row["credit_notices"]) if row is not None else True)
 
+    async def credit_notice_choices(self, panel: str) -> CreditNoticeChoices:
+        """Every member's choice for `panel` in one query, for a watcher that would otherwise ask per account.
+
+        A member's choice for this panel overrides their choice for every panel: its rows come last.
+        """
+        rows = await self._db.fetch_all(
+            "SELECT discord_id, credit_notices, 0 AS for_panel FROM notification_prefs UNION ALL "
+            "SELECT discord_id, credit_notices, 1 AS for_panel FROM notification_panel_prefs WHERE panel = ? "
+            "ORDER BY for_panel",
+            (panel,),
+        )
+        return CreditNoticeChoices(panel, {row["discord_id"]: bool(row["credit_notices"]) for row in rows})
+
     async def set_prefs(self, discord_id: int, *, credit_notices: bool, panel: str | None = None) -> NotificationPrefs:
         """Choose for one panel, or for all of them (which replaces any per-panel choice)."""
         now = self._db.timestamp()
@@ -130,10 +166,10 @@ class NotificationStore:
         The key should name the event, not the attempt to report it, e.g. f"topup:{panel}:{user_id}:{old}->{new}",
         so that a watcher which re-detects the same change after a restart adds nothing.
         """
+        notice = NewNotice(panel, discord_id, kind, dedupe_key, dict(payload or {}))
         async with self._db.transaction() as transaction:
-            return await insert_outbox(
-                transaction, self._db.now(), panel, discord_id, kind, dedupe_key=dedupe_key, payload=payload
-            )
+            queued = await insert_outbox(transaction, self._db.now(), [notice])
+        return queued[0] if queued else None
 
     async def pending(self, limit: int = 50, *, max_attempts: int | None = None) -> list[OutboxItem]:
         """Unsent notices that are due, oldest first. A failed notice is due again at its `retry_at`. With
@@ -182,39 +218,41 @@ class NotificationStore:
 
 
 async def insert_outbox(
-    transaction: Transaction,
-    created_at: datetime,
-    panel: str,
-    discord_id: int,
-    kind: str,
-    *,
-    dedupe_key: str,
-    payload: Mapping[str, Any] | None = None,
-) -> OutboxItem | None:
-    """The outbox insert, for stores that queue a notice inside a transaction of their own (the credit ledger)."""
-    nonce = secrets.token_urlsafe(_NONCE_BYTES)
-    encoded = json.dumps(dict(payload or {}), ensure_ascii=False, default=str)
-    changes = await transaction.execute(
+    transaction: Transaction, created_at: datetime, notices: Sequence[NewNotice]
+) -> list[OutboxItem]:
+    """Queue `notices` with one statement, inside the caller's transaction (the credit ledger queues its notices in
+    the one that moves their balances); return those that are new, in order. A notice whose `dedupe_key` was ever
+    queued adds nothing.
+
+    The new rows are read back as those above the highest id before the insert: the transaction holds the write
+    lock since its BEGIN IMMEDIATE, and SQLite numbers a new row one above the highest, so no other writer's rows
+    can be among them. (RETURNING would say it directly, but needs SQLite 3.35, newer than some long-term
+    distributions ship.)
+    """
+    if not notices:
+        return []
+    stamp = to_timestamp(created_at)
+    highest = await transaction.fetch_one("SELECT COALESCE(MAX(id), 0) AS id FROM outbox")
+    await transaction.execute_many(
         "INSERT INTO outbox (created_at, panel, discord_id, kind, payload, dedupe_key, nonce) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-        (to_timestamp(created_at), panel, discord_id, kind, encoded, dedupe_key, nonce),
+        [
+            (
+                stamp,
+                notice.panel,
+                notice.discord_id,
+                notice.kind,
+                json.dumps(dict(notice.payload), ensure_ascii=False, default=str),
+                notice.dedupe_key,
+                secrets.token_urlsafe(_NONCE_BYTES),
+            )
+            for notice in notices
+        ],
     )
-    if changes.rowcount == 0:
-        return None
-    return OutboxItem(
-        id=changes.lastrowid,
-        created_at=created_at,
-        panel=panel,
-        discord_id=discord_id,
-        kind=kind,
-        payload=json.loads(encoded),
-        dedupe_key=dedupe_key,
-        nonce=nonce,
-        attempts=0,
-        last_error=None,
-        sent_at=None,
-        message_id=None,
+    rows = await transaction.fetch_all(
+        "SELECT * FROM outbox WHERE id > ? ORDER BY id", (highest["id"] if highest is not None else 0,)
     )
+    return [_outbox_item(row) for row in rows]
 
 
 _UPSERT_BALANCE = (

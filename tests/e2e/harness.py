@@ -43,9 +43,17 @@ class Desk:
     bot: PanelDesk = field(init=False)
     task: asyncio.Task[None] = field(init=False)
 
-    async def start_bot(self) -> None:
-        """Start a bot process's worth of state: a new bot from the same settings, so the same database."""
+    async def start_bot(self, *, credit_watcher: bool = True) -> None:
+        """Start a bot process's worth of state: a new bot from the same settings, so the same database.
+
+        `credit_watcher=False` keeps the bot's own credit sweeps from starting, so that a benchmark's sweeps run
+        alone and each is timed alone (sweeps never overlap: one started by hand would wait for the bot's).
+        """
         self.bot = await create_bot(self.settings)
+        if not credit_watcher:
+            for task in self.bot.get_cog("Notifications")._tasks:
+                if task.get_name() == "credit-watcher":
+                    task.cancel()
         self.task = asyncio.create_task(self.bot.start(TOKEN))
         await self.discord.wait_until_identified(bot_task=self.task)
         # discord.py holds its READY event for `guild_ready_timeout` (2 s) after the last guild arrives, but it
@@ -59,9 +67,9 @@ class Desk:
         await asyncio.wait_for(self.task, 10)
         await self.discord.wait_until_disconnected()
 
-    async def restart_bot(self) -> None:
+    async def restart_bot(self, *, credit_watcher: bool = True) -> None:
         await self.stop_bot()
-        await self.start_bot()
+        await self.start_bot(credit_watcher=credit_watcher)
 
     async def run(self, path: str, *, by: int = ADMIN, **options: Any) -> InteractionRecord:
         # Members without Manage Server do not see the staff commands in Discord's client; a server admin can

@@ -420,3 +420,83 @@ async def test_one_by_one_resumes_after_an_error_and_a_change_of_mode_starts_ove
         await desk.bot.links.link("main", 7_100_000_000_000_000_500 + number, str(user_id), method=LinkMethod.STAFF)
     [paged] = await cog.sweep_all()
     assert (paged.mode, paged.resumed_at, paged.error) == ("pages", 1, None)
+
+
+async def link_many(desk: Desk, user_ids: list[int], first_member: int) -> dict[int, int]:
+    """Members who joined the server, each linked to one of `user_ids` at 50 credits; member by panel user id."""
+    members = {}
+    for number, user_id in enumerate(user_ids):
+        member = first_member + number
+        desk.guild.add_member(member, f"m{number}")
+        desk.panel.set_credits(user_id, 50)
+        await desk.bot.links.link("main", member, str(user_id), method=LinkMethod.STAFF)
+        members[user_id] = member
+    return members
+
+
+async def dms_by_member(desk: Desk, members: list[int], total: int) -> dict[int, list]:
+    """Once `total` DMs have reached `members` (and a little longer, so that none are missed), each one's DMs."""
+    async with asyncio.timeout(10):
+        while sum(len(desk.discord.dms(member)) for member in members) < total:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    return {member: desk.discord.dms(member) for member in members}
+
+
+async def test_many_members_topped_up_at_once_each_get_exactly_one_dm(desk: Desk) -> None:
+    desk.panel.seed_users(1100)
+    accounts = list(desk.panel.users)[::30]  # 37 linked accounts over all three pages of 500
+    members = await link_many(desk, accounts, 7_100_000_000_000_000_600)
+    cog = notifications(desk)
+    [first] = await cog.sweep_all()  # the starting points
+    assert (first.mode, first.notices, first.error) == ("pages", 0, None)
+    quiet, back_on_here, quiet_here = (members[account] for account in accounts[:3])
+    await desk.reply("notifications off", by=quiet)
+    await desk.reply("notifications off", by=back_on_here)
+    await desk.reply("notifications on", by=back_on_here, panel="main")
+    await desk.reply("notifications off", by=quiet_here, panel="main")
+    billed = accounts[3:7]
+    for number, account in enumerate(accounts):
+        desk.panel.set_credits(account, 20 if account in billed else 50 + number)
+
+    [swept] = await cog.sweep_all()
+
+    told = [members[a] for a in accounts if a not in billed and members[a] not in (quiet, quiet_here)]
+    assert swept.error is None and swept.notices == len(told) == 31
+    dms = await dms_by_member(desk, list(members.values()), len(told))
+    for number, account in enumerate(accounts):
+        member = members[account]
+        if member in told:
+            [dm] = dms[member]
+            assert dm.embeds[0]["title"] == f"+{number} credits"
+        else:
+            assert dms[member] == []
+    [again] = await cog.sweep_all()
+    assert again.notices == 0
+    assert await dms_by_member(desk, list(members.values()), len(told)) == dms
+
+
+async def test_a_sweep_that_dies_between_two_pages_tells_each_rise_once(desk: Desk) -> None:
+    desk.panel.seed_users(1100)
+    accounts = list(desk.panel.users)[100::250]  # linked accounts on pages 1, 1, 2, 2, 3
+    members = await link_many(desk, accounts, 7_100_000_000_000_000_700)
+    cog = notifications(desk)
+    await cog.sweep_all()
+    for account in accounts:
+        desk.panel.set_credits(account, 80)
+    # The database refuses page 2's transaction (as a full disk would); page 1's has committed by then.
+    await desk.bot.db.execute(
+        "CREATE TRIGGER disk_full BEFORE INSERT ON credit_balances "
+        f"WHEN NEW.panel_user_id = '{accounts[2]}' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    [broken] = await cog.sweep_all()
+    assert broken.error is not None and broken.notices == 2 and cog.cursors["main"] == ("pages", 2)
+    await dms_by_member(desk, list(members.values()), 2)
+    await desk.bot.db.execute("DROP TRIGGER disk_full")
+    await desk.restart_bot()  # a new process: no cursor, so its start-up sweep reads every page again
+
+    [whole] = await notifications(desk).sweep_all()  # after that one (sweeps never overlap), or instead of it
+
+    assert (whole.resumed_at, whole.error) == (1, None)
+    dms = await dms_by_member(desk, list(members.values()), len(accounts))
+    assert [[dm.embeds[0]["title"] for dm in dms[members[a]]] for a in accounts] == [["+30 credits"]] * 5

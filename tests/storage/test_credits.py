@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
-from storage import Database
-from storage.credits import LOW_CREDIT, TOPUP, CreditLedger, StaffChange
+import pytest
+
+from storage import Database, StorageError
+from storage.credits import LOW_CREDIT, TOPUP, TOPUP_ANNOUNCEMENT, CreditLedger, Reading, StaffChange
 
 PANEL, USER, MEMBER = "main", "7", 4242
 
@@ -86,3 +91,104 @@ async def test_every_notice_is_in_the_outbox_with_its_own_nonce(db: Database) ->
     rows = await db.fetch_all("SELECT kind, nonce, sent_at FROM outbox ORDER BY id")
     assert [r["kind"] for r in rows] == [TOPUP] * 3
     assert len({r["nonce"] for r in rows}) == 3 and all(r["sent_at"] is None for r in rows)
+
+
+# --- many accounts in one transaction (the watcher's sweep) ------------------------------------------------------
+
+THRESHOLD = Decimal(10)
+
+
+def reading(user: str, balance: int, *, notify: bool = True, staff: StaffChange | None = None) -> Reading:
+    return Reading(user, 1000 + int(user), Decimal(balance), notify=notify, staff=staff)
+
+
+OFF = {"notify": False}
+CONTEST = {"staff": StaffChange(Decimal(30), actor_id=1, reason="contest")}
+GIFT = {"staff": StaffChange(Decimal(25), actor_id=1)}
+# Sweeps of eight accounts, each a batch: top-ups, spending, a fall then a net rise, low-credit warnings and their
+# re-arming, notices off (still announced to staff), staff changes, an account read twice, first sightings.
+SWEEPS = [
+    [reading(user, balance) for user, balance in [("1", 100), ("2", 100), ("3", 5), ("4", 50), ("5", 20), ("6", 100)]],
+    [
+        reading("1", 130),
+        reading("2", 70),
+        reading("3", 4),
+        reading("4", 8),
+        reading("5", 40, **OFF),
+        reading("6", 150, **CONTEST),  # 20 unpolled before the staff's 30
+        reading("7", 100),  # first seen, and risen, in the same batch
+        reading("7", 125),
+        reading("8", 25, **GIFT),
+    ],
+    [reading("1", 125), reading("2", 90), reading("3", 20), reading("4", 3), reading("5", 5, **OFF)],
+    [reading("1", 140), reading("3", 9), reading("4", 20), reading("5", 4)],
+    [reading("4", 9), reading("5", 30)],
+    [reading("5", 8)],
+]
+
+
+async def outbox(db: Database) -> list[tuple[str, int, dict]]:
+    rows = await db.fetch_all("SELECT kind, discord_id, payload FROM outbox ORDER BY id")
+    return [(row["kind"], row["discord_id"], json.loads(row["payload"])) for row in rows]
+
+
+async def ledger_rows(db: Database) -> list[tuple[str, str, int]]:
+    rows = await db.fetch_all("SELECT panel_user_id, credits, low_warned FROM credit_balances ORDER BY panel_user_id")
+    return [(row["panel_user_id"], row["credits"], row["low_warned"]) for row in rows]
+
+
+async def test_a_batch_queues_exactly_what_one_account_at_a_time_would(db: Database, tmp_path: Path) -> None:
+    one_by_one = CreditLedger(db)
+    async with Database.connect(tmp_path / "batched.sqlite3", now=db.now) as batched_db:
+        batched = CreditLedger(batched_db)
+        for sweep in SWEEPS:
+            told_one_by_one = []
+            for r in sweep:
+                told_one_by_one += await one_by_one.observe(
+                    PANEL,
+                    r.panel_user_id,
+                    r.discord_id,
+                    r.balance,
+                    notify=r.notify,
+                    staff=r.staff,
+                    low_threshold=THRESHOLD,
+                    announce=True,
+                )
+            told_batched = await batched.observe_many(PANEL, sweep, low_threshold=THRESHOLD, announce=True)
+            assert [(i.kind, i.discord_id, i.payload) for i in told_batched] == [
+                (i.kind, i.discord_id, i.payload) for i in told_one_by_one
+            ]
+        assert await outbox(batched_db) == await outbox(db)
+        assert await ledger_rows(batched_db) == await ledger_rows(db)
+    kinds = Counter(kind for kind, _, _ in await outbox(db))
+    assert kinds == {TOPUP: 10, TOPUP_ANNOUNCEMENT: 11, LOW_CREDIT: 5}  # every case above was met
+    told_member_5 = [(kind, payload.get("amount")) for kind, member, payload in await outbox(db) if member == 1005]
+    # 5's rise with notices off reaches the staff channel only; its crossing while off counts as warned, so the
+    # next warning waits for the balance to recover (to 30) and fall again (to 8).
+    assert told_member_5 == [(TOPUP_ANNOUNCEMENT, "20"), (TOPUP, "26"), (TOPUP_ANNOUNCEMENT, "26"), (LOW_CREDIT, None)]
+
+
+async def test_a_batch_that_fails_leaves_nothing_and_is_told_once_when_read_again(db: Database) -> None:
+    ledger = CreditLedger(db)
+    await ledger.observe_many(PANEL, [reading("1", 100), reading("2", 100), reading("3", 50)])
+    before = await ledger_rows(db)
+    # SQLite refuses the batch's last write, its balances: after its notices were already inserted.
+    await db.execute(
+        "CREATE TRIGGER disk_full BEFORE INSERT ON credit_balances WHEN NEW.panel_user_id = '3' "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    sweep = [reading("1", 130), reading("2", 70), reading("3", 80)]
+    with pytest.raises(StorageError, match="disk is full"):
+        await ledger.observe_many(PANEL, sweep, low_threshold=THRESHOLD, announce=True)
+    assert await outbox(db) == [] and await ledger_rows(db) == before
+
+    await db.execute("DROP TRIGGER disk_full")
+    retried = await ledger.observe_many(PANEL, sweep, low_threshold=THRESHOLD, announce=True)
+    assert [(i.kind, i.payload["account"], i.payload["amount"]) for i in retried] == [
+        (TOPUP, "1", "30"),
+        (TOPUP_ANNOUNCEMENT, "1", "30"),
+        (TOPUP, "3", "30"),
+        (TOPUP_ANNOUNCEMENT, "3", "30"),
+    ]
+    assert await ledger.observe_many(PANEL, sweep, low_threshold=THRESHOLD, announce=True) == []
+    assert len(await outbox(db)) == 4

@@ -168,3 +168,25 @@ async def test_a_choice_for_one_panel_overrides_the_choice_for_all(notifications
     await notifications.set_prefs(111, credit_notices=False)
     await notifications.set_prefs(111, credit_notices=True, panel="main")
     assert [(await notifications.get_prefs(111, p)).credit_notices for p in ("main", "eu")] == [True, False]
+
+
+async def test_a_panels_choices_read_at_once_agree_with_each_members_own(notifications: NotificationStore) -> None:
+    # 1 never chose; 2 turned notices off everywhere; 3 off everywhere, then on for main; 4 off for main only;
+    # 5 off for eu only; 6 off for main, then on everywhere (which replaces the choice for main).
+    await notifications.set_prefs(2, credit_notices=False)
+    await notifications.set_prefs(3, credit_notices=False)
+    await notifications.set_prefs(3, credit_notices=True, panel="main")
+    await notifications.set_prefs(4, credit_notices=False, panel="main")
+    await notifications.set_prefs(5, credit_notices=False, panel="eu")
+    await notifications.set_prefs(6, credit_notices=False, panel="main")
+    await notifications.set_prefs(6, credit_notices=True)
+
+    main, eu = await notifications.credit_notice_choices("main"), await notifications.credit_notice_choices("eu")
+
+    members = range(1, 7)
+    assert [main.credit_notices(m) for m in members] == [True, False, True, False, True, True]
+    assert [eu.credit_notices(m) for m in members] == [True, False, False, True, False, True]
+    for panel, choices in (("main", main), ("eu", eu)):
+        assert [choices.credit_notices(m) for m in members] == [
+            (await notifications.get_prefs(m, panel)).credit_notices for m in members
+        ]
