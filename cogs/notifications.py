@@ -57,7 +57,12 @@ class SweepReport:
     users_seen: set[str] = field(default_factory=set, repr=False)
 
 
-class Notifications(commands.GroupCog, group_name="notifications", group_description="Messages from the bot"):
+class Notifications(
+    commands.GroupCog,
+    group_name="notifications",
+    group_description="Messages from the bot",
+    group_extras={"capability": Capability.CREDITS},  # every notice so far is about credits
+):
     # Seconds the idle sender waits before looking again for notices whose next try has come (a new notice wakes
     # it at once).
     retry_interval = 30.0

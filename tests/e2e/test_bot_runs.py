@@ -21,7 +21,7 @@ async def test_commands_are_registered_in_the_guild_and_pass_discords_checks(des
     user_subcommands = {option["name"] for option in registered["user"]["options"]}
     # Pterodactyl has no suspension, credits or server limits: those commands are not offered at all.
     assert user_subcommands == {"list", "info", "create", "edit", "delete"}
-    assert not {"credits", "server-limit"} & set(registered)
+    assert not {"credits", "server-limit", "notifications"} & set(registered)
     assert registered["user"]["default_member_permissions"] == str(1 << 5)  # Manage Server
     assert desk.discord.registered_commands(None) == []  # GUILD_IDS set: nothing global
     assert desk.discord.errors_returned == []
@@ -84,4 +84,4 @@ async def test_commands_a_panel_can_serve_are_registered(desk_with: DeskFactory,
     registered = {command["name"]: command for command in desk.discord.registered_commands(GUILD)}
     user_subcommands = {option["name"] for option in registered["user"]["options"]}
     assert {"suspend", "unsuspend"} <= user_subcommands
-    assert {"credits", "server-limit"} <= set(registered)
+    assert {"credits", "server-limit", "notifications"} <= set(registered)
