@@ -52,25 +52,29 @@ class LogCleaner:
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.previous(*args, **kwargs)
         try:
-            message = record.getMessage()
-        except Exception:  # a malformed call: logging reports it itself when the record is formatted
+            message = self.one_line(self.redact(record.getMessage()))
+            if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+                record.exc_text = self.redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        except Exception:  # a malformed call (logging reports it when formatting), or the interpreter shutting down
             return record
-        record.msg, record.args = self.one_line(self.redact(message)), None
-        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
-            record.exc_text = self.redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        record.msg, record.args = message, None
         return record
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        text = _TOKEN_IN_PATH.sub(rf"\1{REDACTED}", text)
-        text = _TOKEN_FIELD.sub(rf"\1{REDACTED}", text)
+        text = _TOKEN_IN_PATH.sub(_keep_prefix, text)
+        text = _TOKEN_FIELD.sub(_keep_prefix, text)
         return _EMAIL.sub("<email>", text)
 
     @staticmethod
     def one_line(text: str) -> str:
         return _CONTROL.sub(lambda match: _NAMED.get(match[0], f"\\x{ord(match[0]):02x}"), text)
+
+
+def _keep_prefix(match: re.Match[str]) -> str:
+    return match[1] + REDACTED
 
 
 def protect_logs(secrets: Iterable[str] = ()) -> LogCleaner:

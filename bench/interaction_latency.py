@@ -86,14 +86,14 @@ def rss_mib(pid: int) -> float:
 
 
 @asynccontextmanager
-async def bot_process(standin: DiscordStandIn, panel: PterodactylSimulator, folder: Path) -> AsyncIterator[int]:
+async def bot_process(
+    standin: DiscordStandIn, panel: PterodactylSimulator, folder: Path, entry: Path
+) -> AsyncIterator[int]:
     """`python bot.py`, the real entry point, pointed at `standin` and `panel`: its memory is the bot's alone."""
     values = desk_settings(standin, panel, folder / "desk.sqlite3")
     env = {key.upper(): json.dumps(value) if isinstance(value, list) else str(value) for key, value in values.items()}
     env |= {"PATH": os.environ.get("PATH", ""), "PANEL_RATE_LIMIT": "1000000", "LOG_LEVEL": "ERROR"}
-    bot = await asyncio.create_subprocess_exec(
-        sys.executable, str(Path(__file__).parent.parent / "bot.py"), cwd=folder, env=env
-    )
+    bot = await asyncio.create_subprocess_exec(sys.executable, str(entry), cwd=folder, env=env)
     try:
         await standin.wait_until_identified(timeout=30)
         async with asyncio.timeout(30):
@@ -147,7 +147,7 @@ class MixedLoad:
         await asyncio.gather(*(gated(n) for n in range(count)))
 
 
-async def memory_after_mixed(count: int, concurrency: int = 50) -> None:
+async def memory_after_mixed(count: int, entry: Path, concurrency: int = 50) -> None:
     """The bot's RSS before and after `count` mixed interactions, and the first-response p99 of each kind."""
     async with PterodactylSimulator(rate_limit=1_000_000) as panel:
         panel.seed_users(PANEL_USERS - 1)
@@ -155,7 +155,7 @@ async def memory_after_mixed(count: int, concurrency: int = 50) -> None:
         standin, _ = await open_standin()
         try:
             with tempfile.TemporaryDirectory() as folder:
-                async with bot_process(standin, panel, Path(folder)) as pid:
+                async with bot_process(standin, panel, Path(folder), entry) as pid:
                     load = MixedLoad(standin)
                     await load.run(200, concurrency)  # warm up: imports, caches, first allocations
                     before = rss_mib(pid)
@@ -177,7 +177,7 @@ async def memory_after_mixed(count: int, concurrency: int = 50) -> None:
 
 def report(label: str, first: list[float], done: list[float]) -> None:
     print(
-        f"{label:<38} first response: median {statistics.median(first):6.1f} ms, p99 {percentile(first, 0.99):6.1f} ms,"
+        f"{label:<42} first response: median {statistics.median(first):6.1f} ms, p99 {percentile(first, 0.99):6.1f} ms,"
         f" max {max(first):6.1f} ms | full answer: median {statistics.median(done):7.1f} ms,"
         f" p99 {percentile(done, 0.99):7.1f} ms"
     )
@@ -188,14 +188,19 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=500, help="interactions per run (default 500)")
     parser.add_argument("--slow", type=float, default=1.0, help="seconds per request of the slow panel (default 1)")
     parser.add_argument("--mixed", type=int, default=5000, help="mixed interactions for the memory run (5000)")
+    parser.add_argument(
+        "--bot", type=Path, default=Path(__file__).parent.parent / "bot.py", help="the bot.py whose memory to measure"
+    )
+    parser.add_argument("--memory-only", action="store_true", help="only the memory run")
     args = parser.parse_args()
     started = time.perf_counter()
-    print(f"{args.count} × /user info through the Discord stand-in; 3 s is Discord's limit for the first response")
-    report("fast panel, one at a time", *await measure(args.count, 0.0, 1))
-    report("fast panel, 10 at a time", *await measure(args.count, 0.0, 10))
-    report(f"slow panel ({args.slow:g} s/request), 50 at a time", *await measure(args.count, args.slow, 50))
-    report("/user list, fast panel, 50 at a time", *await measure(args.count, 0.0, 50, "user list"))
-    await memory_after_mixed(args.mixed)
+    if not args.memory_only:
+        print(f"{args.count} × each command through the Discord stand-in; Discord's limit for the first response: 3 s")
+        report("/user info, fast panel, one at a time", *await measure(args.count, 0.0, 1))
+        report("/user info, fast panel, 10 at a time", *await measure(args.count, 0.0, 10))
+        report(f"/user info, panel {args.slow:g} s/request, 50 at a time", *await measure(args.count, args.slow, 50))
+        report("/user list, fast panel, 50 at a time", *await measure(args.count, 0.0, 50, "user list"))
+    await memory_after_mixed(args.mixed, args.bot)
     print(f"(whole run {time.perf_counter() - started:.1f} s)")
 
 

@@ -24,7 +24,7 @@ from .common.checks import Access, require
 from .common.embeds import FIELD_LABELS, show_value, user_embed, user_line
 from .common.errors import UserFacingError, refuse_invalid
 from .common.linking import create_link, unlink_deleted_account
-from .common.pager import PageTurn, pager_view
+from .common.pager import PageTurn, forget, pager_view
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
 from .common.views import ConfirmView
@@ -87,6 +87,7 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         token = self.bot.open_lists.open(interaction.user.id, render, lifetime=self.pager_lifetime)
         view = pager_view(token, min(page, total_pages), total_pages)
         await interaction.followup.send(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        forget(view)
 
     @app_commands.command(name="info", description="Show every detail of one panel account")
     @app_commands.describe(user=USER_HELP, panel=PANEL_HELP)

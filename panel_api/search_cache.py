@@ -30,15 +30,21 @@ class CachedSearch:
 
 
 class SearchCache:
-    """Answers by term for `ttl` seconds, at most `max_entries` of them (the least recently used go first), and the
-    searches on their way, so that a term typed while a shorter one is being fetched can wait for it instead of
-    sending its own request."""
+    """Answers by term for `ttl` seconds, at most `max_entries` of them holding at most `max_users` users in all
+    (a user is about 1.5 KB; the least recently used answers go first), and the searches on their way, so that a
+    term typed while a shorter one is being fetched can wait for it instead of sending its own request."""
 
     def __init__(
-        self, *, ttl: float = 30.0, max_entries: int = 256, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        ttl: float = 30.0,
+        max_entries: int = 256,
+        max_users: int = 5000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_users = max_users
         self._clock = clock
         self._entries: OrderedDict[str, CachedSearch] = OrderedDict()
         self._pending: dict[str, asyncio.Future[None]] = {}
@@ -54,7 +60,10 @@ class SearchCache:
         """Remember the panel's answer to `term`, as it was at `at` (now by default)."""
         self._entries[term] = CachedSearch(tuple(users), complete, self._clock() if at is None else at)
         self._entries.move_to_end(term)
-        while len(self._entries) > self.max_entries:
+        while len(self._entries) > 1 and (
+            len(self._entries) > self.max_entries
+            or sum(len(entry.users) for entry in self._entries.values()) > self.max_users
+        ):
             self._entries.popitem(last=False)
 
     def answer(self, term: str, narrowing: Narrowing) -> list[PanelUser] | None:

@@ -128,6 +128,9 @@ async def test_lists_of_several_staff_page_independently(desk: Desk) -> None:
     await again.wait_for(2)
     assert "page 3 of 3" in desk.discord.message(first.id).text()
     assert "page 2 of 3" in desk.discord.message(second.id).text()
+    # Nothing is kept per list but its small entry: no view waits out a timeout (discord.py's 15 minutes).
+    waiting = [t for t in asyncio.all_tasks() if "timeout_task_impl" in t.get_coro().__qualname__]
+    assert waiting == [] and len(desk.bot.open_lists) == 2
 
 
 async def test_list_search_and_empty_result(desk: Desk) -> None:

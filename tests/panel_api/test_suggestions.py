@@ -128,6 +128,16 @@ async def test_the_cache_keeps_a_bounded_number_of_terms(crowded: PterodactylSim
     assert sent(crowded) == 5
 
 
+async def test_the_cache_keeps_a_bounded_number_of_users(crowded: PterodactylSimulator) -> None:
+    async with create_client("pterodactyl", crowded.url, crowded.admin_key, **FAST) as client:
+        client.search_cache = SearchCache(max_users=150)
+        for term in ("user1", "user2", "user3"):
+            await client.suggest_users(term)
+        assert len(client.search_cache) == 1  # 100 users each: only the newest answer fits in 150
+        assert len(await client.suggest_users("user3", limit=1000)) == 100
+    assert sent(crowded) == 3  # the newest answer stays
+
+
 async def test_terms_typed_while_a_shorter_one_is_fetched_wait_for_it(crowded: PterodactylSimulator) -> None:
     async with create_client("pterodactyl", crowded.url, crowded.admin_key, **FAST) as client:
         answers = await asyncio.gather(*(client.suggest_users(term) for term in ("st", "ste", "stel", "stell")))
