@@ -32,6 +32,12 @@ def sub(name: str, *options: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "type": 1, "options": list(options)}
 
 
+def leaf(desk: Desk, path: str, *options: tuple[str, int, Any]) -> dict[str, Any]:
+    """`/top subcommand` with options given as (name, type, value), exactly as written."""
+    top, name = path.split()
+    return command(desk, top, [sub(name, *({"name": n, "type": t, "value": v} for n, t, v in options))])
+
+
 async def answer_to(desk: Desk, data: Any, *, by: int = ADMIN, kind: int = APPLICATION_COMMAND) -> str:
     record = await desk.discord.send_raw(kind, data, user=by, guild=GUILD, channel=GENERAL)
     message = await record.wait_for_message()
@@ -66,72 +72,21 @@ async def test_options_of_the_wrong_type_are_refused_with_a_sentence(
     desk: Desk, errors: pytest.LogCaptureFixture
 ) -> None:
     cases = [
-        (command(desk, "user", [sub("info", {"name": "user", "type": STRING, "value": 5})]), "`user` should be text."),
+        (leaf(desk, "user info", ("user", STRING, 5)), "`user` should be text."),
+        (leaf(desk, "user list", ("page", INTEGER, "two")), "`page` should be a whole number."),
+        (leaf(desk, "user list", ("page", INTEGER, True)), "`page` should be a whole number."),
+        (leaf(desk, "user info", ("user", STRING, "x"), ("panel", STRING, ["main"])), "`panel` should be text."),
         (
-            command(desk, "user", [sub("list", {"name": "page", "type": INTEGER, "value": "two"})]),
-            "`page` should be a whole number.",
-        ),
-        (
-            command(desk, "user", [sub("list", {"name": "page", "type": INTEGER, "value": True})]),
-            "`page` should be a whole number.",
-        ),
-        (
-            command(
-                desk,
-                "user",
-                [
-                    sub(
-                        "info",
-                        {"name": "user", "type": STRING, "value": "x"},
-                        {"name": "panel", "type": STRING, "value": ["main"]},
-                    )
-                ],
-            ),
-            "`panel` should be text.",
-        ),
-        (
-            command(
-                desk,
-                "user",
-                [
-                    sub(
-                        "create",
-                        {"name": "email", "type": STRING, "value": "a@b.co"},
-                        {"name": "username", "type": STRING, "value": "abc"},
-                        {"name": "admin", "type": BOOLEAN, "value": "yes"},
-                    )
-                ],
+            leaf(
+                desk, "user create", ("email", STRING, "a@b.co"), ("username", STRING, "abc"), ("admin", BOOLEAN, "yes")
             ),
             "`admin` should be true or false.",
         ),
         (
-            command(
-                desk,
-                "link-admin",
-                [
-                    sub(
-                        "set",
-                        {"name": "member", "type": USER, "value": "99999999999999999999"},
-                        {"name": "user", "type": STRING, "value": "x"},
-                    )
-                ],
-            ),
+            leaf(desk, "link-admin set", ("member", USER, "99999999999999999999"), ("user", STRING, "x")),
             "`member` should be a member.",
         ),
-        (
-            command(
-                desk,
-                "link-admin",
-                [
-                    sub(
-                        "set",
-                        {"name": "member", "type": USER, "value": "abc"},
-                        {"name": "user", "type": STRING, "value": "x"},
-                    )
-                ],
-            ),
-            "`member` should be a member.",
-        ),
+        (leaf(desk, "link-admin set", ("member", USER, "abc"), ("user", STRING, "x")), "`member` should be a member."),
     ]
     for data, expected in cases:
         assert await answer_to(desk, data) == f"{expected} {RETRY}"
@@ -140,11 +95,11 @@ async def test_options_of_the_wrong_type_are_refused_with_a_sentence(
 
 
 async def test_bounds_discord_would_enforce_are_enforced_by_the_bot(desk: Desk) -> None:
-    page_zero = command(desk, "user", [sub("list", {"name": "page", "type": INTEGER, "value": 0})])
+    page_zero = leaf(desk, "user list", ("page", INTEGER, 0))
     assert await answer_to(desk, page_zero, by=STAFF) == "`page` must be between 1 and 100000."
-    long_search = command(desk, "user", [sub("list", {"name": "search", "type": STRING, "value": "x" * 101})])
+    long_search = leaf(desk, "user list", ("search", STRING, "x" * 101))
     assert await answer_to(desk, long_search, by=STAFF) == "`search` must be between 1 and 100 characters long."
-    huge = command(desk, "user", [sub("list", {"name": "page", "type": INTEGER, "value": 2**70})])
+    huge = leaf(desk, "user list", ("page", INTEGER, 2**70))
     assert await answer_to(desk, huge, by=STAFF) == f"`page` should be a whole number. {RETRY}"
     assert desk.panel.requests == []
 
