@@ -98,6 +98,8 @@ class PanelDesk(commands.Bot):
             task.add_done_callback(self._fallbacks.discard)
 
     async def close(self) -> None:
+        for fallback in self._fallbacks:  # nothing can answer once the connection is gone
+            fallback.cancel()
         try:
             await super().close()
         finally:

@@ -6,7 +6,6 @@ both the simulator's and the client's URL handling, so the two cannot agree on a
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -22,7 +21,7 @@ import pytest
 from yarl import URL
 
 from tests.fakes import pterodactyl_legacy
-from tests.fakes.loopback import Answer
+from tests.fakes.loopback import Answer, welcome_of
 from tests.fakes.pterodactyl_legacy import (
     BAD_CREDENTIALS,
     DELETE_FAILED,
@@ -369,16 +368,7 @@ def test_dingo_error_defaults_to_the_reason_phrase() -> None:
 async def test_runs_by_hand(capsys) -> None:
     args = pterodactyl_legacy.parse_args(["--port", "0", "--users", "3", "--servers", "1"])
     assert (args.host, args.users, args.servers) == ("127.0.0.1", 3, 1)
-    task = asyncio.create_task(pterodactyl_legacy.serve(args))
-    output = ""
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        output += capsys.readouterr().out
-        if "Ctrl-C" in output:
-            break
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    output = await welcome_of(pterodactyl_legacy.serve(args), lambda: capsys.readouterr().out)
     assert "Pterodactyl 0.5 simulator on http://127.0.0.1:" in output and "with 4 users" in output
     shown = re.search(r"PANEL_KIND=pterodactyl-legacy PANEL_URL=(\S+) PANEL_API_KEY=(\S+)", output)
     assert shown is not None and re.fullmatch(r"[A-Za-z0-9]{16}:\S+", shown.group(2))

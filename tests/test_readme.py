@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from cogs.notifications import MAX_ATTEMPTS, Notifications
 from tests.fakes import ctrlpanel
+from tests.fakes.loopback import welcome_of
 
 # Line breaks may fall anywhere in a sentence.
 README = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
@@ -26,16 +26,7 @@ def test_how_long_a_failing_notice_is_retried() -> None:
 
 async def test_which_user_the_ctrlpanel_simulator_links_to_discord(capsys: pytest.CaptureFixture[str]) -> None:
     arguments = argparse.Namespace(host="127.0.0.1", port=0, users=3, version="1.2")
-    task = asyncio.create_task(ctrlpanel._serve(arguments))
-    output = ""
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        output += capsys.readouterr().out
-        if "Ctrl-C" in output:
-            break
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    output = await welcome_of(ctrlpanel._serve(arguments), lambda: capsys.readouterr().out)
     shown = re.search(r"^(\w+) \(id (\d+)\) has Discord account (\d+) linked$", output, re.MULTILINE)
     assert shown is not None, output
     name, user_id, snowflake = shown.groups()

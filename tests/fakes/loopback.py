@@ -98,6 +98,23 @@ async def serve_until_stopped(
         await simulator.close()
 
 
+async def welcome_of(serve: Coroutine[Any, Any, None], read_stdout: Callable[[], str]) -> str:
+    """What `serve` (run as by hand) prints before it waits for Ctrl-C; then it is stopped. `read_stdout` is
+    pytest's `capsys.readouterr().out`, read as it grows."""
+    task = asyncio.create_task(serve)
+    output = ""
+    try:
+        async with asyncio.timeout(5):
+            while "Ctrl-C" not in output:
+                await asyncio.sleep(0.01)
+                output += read_stdout()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return output
+
+
 # --- Raw HTTP, for the simulators' own tests -----------------------------------------------------------------------
 
 
