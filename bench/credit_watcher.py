@@ -36,10 +36,10 @@ from collections import Counter
 from pathlib import Path
 
 from settings import load_settings
+from simulators.ctrlpanel import CtrlPanelSimulator
+from simulators.discord import DiscordStandIn
 from storage import Database, LinkMethod, LinkStore
 from tests.e2e.harness import GUILD, TOKEN, Desk
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
-from tests.fakes.discord import DiscordStandIn
 
 FIRST_MEMBER = 8_000_000_000_000_000_000
 

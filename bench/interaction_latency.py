@@ -28,9 +28,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from simulators.discord import DiscordStandIn
+from simulators.pterodactyl import PterodactylSimulator
 from tests.e2e.harness import GENERAL, GUILD, STAFF, Desk, desk_settings, open_standin, start_desk
-from tests.fakes.discord import DiscordStandIn
-from tests.fakes.pterodactyl import PterodactylSimulator
 
 PANEL_USERS = 200
 

@@ -4,7 +4,7 @@ Benchmarks run the panel in another process so that the memory they measure is t
 counted on the server side, from aiohttp's access log, because that counts every client the same way (retries made
 deep inside urllib3 included) without wrapping or patching the client under test.
 
-`python -m tests.fakes.pterodactyl` cannot change the panel's rate limit, so a simulator with another limit is
+`python -m simulators.pterodactyl` cannot change the panel's rate limit, so a simulator with another limit is
 started by this module's own entry point: `python -m bench.simulator --users N --rate-limit R`.
 """
 
@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _URL_LINE = re.compile(r"simulator on (http://127\.0\.0\.1:\d+) ")
-_KEY_LINE = re.compile(r"^Admin application key .*: (\S+)$")
+_KEY_LINE = re.compile(r"^API key .*: (\S+)$")
 _READY_LINE = "Press Ctrl-C to stop."
 # aiohttp's default access log format: %a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"
 _ACCESS_LINE = re.compile(
@@ -58,7 +58,7 @@ class AccessLog:
 class SimulatorProcess:
     """A simulator holding `users` ordinary users (plus its admin) on a free loopback port, for one `with` block.
 
-    `rate_limit=None` runs `python -m tests.fakes.pterodactyl` as it is (the panel's default, 240 requests a minute
+    `rate_limit=None` runs `python -m simulators.pterodactyl` as it is (the panel's default, 240 requests a minute
     on the application API); a number runs this module's entry point with that limit instead. The access log is
     complete only after the block ends, since the child writes a request's line after sending its answer.
     """
@@ -76,7 +76,7 @@ class SimulatorProcess:
 
     def _command(self) -> list[str]:
         if self.rate_limit is None:
-            return [sys.executable, "-m", "tests.fakes.pterodactyl", "--port", "0", "--users", str(self.users)]
+            return [sys.executable, "-m", "simulators.pterodactyl", "--port", "0", "--users", str(self.users)]
         return [
             sys.executable,
             "-m",
@@ -206,9 +206,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 async def _serve(users: int, rate_limit: int) -> None:
     # Imported here, not at the top: benchmark workers import this module for its log types, and the simulator (with
     # aiohttp's server) should not sit in the interpreter whose memory they measure.
-    from tests.fakes.pterodactyl import PterodactylSimulator
+    from simulators.pterodactyl import PterodactylSimulator
 
-    # The same lines as `python -m tests.fakes.pterodactyl` prints, so SimulatorProcess reads both alike.
+    # The same lines as `python -m simulators.pterodactyl` prints, so SimulatorProcess reads both alike.
     simulator = PterodactylSimulator(rate_limit=rate_limit)
     simulator.access_log = True
     simulator.record_requests = False
@@ -216,7 +216,7 @@ async def _serve(users: int, rate_limit: int) -> None:
     url = await simulator.start("127.0.0.1", 0)
     try:
         print(f"Pterodactyl simulator on {url} with {len(simulator.users)} users (rate limit {rate_limit}/min)")
-        print(f"Admin application key (user {simulator.admin.username}, root admin): {simulator.admin_key}")
+        print(f"API key (user {simulator.admin.username}, root admin): {simulator.admin_key}")
         print(_READY_LINE, flush=True)
         await asyncio.Event().wait()
     finally:

@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 
 from panel_api import PanelClient, create_client
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
-from tests.fakes.pterodactyl import PterodactylSimulator
+from simulators.ctrlpanel import CtrlPanelSimulator
+from simulators.pterodactyl import PterodactylSimulator
 
 # Retries in tests wait milliseconds, not seconds; the behaviour is the same.
 FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "timeout": 2.0, "connect_timeout": 1.0}
@@ -17,7 +17,7 @@ FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "timeout": 2.0, "connect_time
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain session, for tests that send a simulator raw requests (`tests.fakes.loopback.call`)."""
+    """A plain session, for tests that send a simulator raw requests (`simulators.loopback.call`)."""
     async with aiohttp.ClientSession() as session:
         yield session
 

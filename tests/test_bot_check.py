@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from tests.fakes.pterodactyl import PterodactylSimulator
+from simulators.pterodactyl import PterodactylSimulator
 
 ROOT = Path(__file__).parent.parent
 

@@ -21,8 +21,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes.calagopus import USERS_ADMIN_PERMISSIONS, CalagopusSimulator
-from tests.fakes.loopback import Answer
+from simulators.calagopus import USERS_ADMIN_PERMISSIONS, CalagopusSimulator
+from simulators.loopback import Answer
 
 USERS = "/api/admin/users"
 ACCOUNT = "/api/client/account"
@@ -469,7 +469,7 @@ async def test_runnable_by_hand_prints_the_url_and_a_working_key(http, unused_tc
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.fakes.calagopus",
+        "simulators.calagopus",
         "--port",
         str(unused_tcp_port),
         "--users",

@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes.convoy import ConvoySimulator
-from tests.fakes.loopback import call
+from simulators.convoy import ConvoySimulator
+from simulators.loopback import call
 
 USERS = "/api/application/users"
 USER_FIELDS = ["id", "name", "email", "email_verified_at", "root_admin", "servers_count"]

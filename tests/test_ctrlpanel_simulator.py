@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.ctrlpanel import CtrlPanelSimulator, SimVersion, main
-from tests.fakes.loopback import Answer, call
+from simulators.ctrlpanel import CtrlPanelSimulator, SimVersion, main
+from simulators.loopback import Answer, call
 
 USERS = "/api/users"
 SNOWFLAKE = 123456789012345678

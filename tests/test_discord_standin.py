@@ -25,9 +25,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from discord_endpoints import point_discord_at
-from tests.fakes.discord import DiscordStandIn, snowflake_at
-from tests.fakes.discord.errors import FormErrors
-from tests.fakes.discord.validation import validate_autocomplete, validate_modal
+from simulators.discord import DiscordStandIn, snowflake_at
+from simulators.discord.errors import FormErrors
+from simulators.discord.validation import validate_autocomplete, validate_modal
 
 TOKEN = "stand-in-test-token"
 GUILD = 4_100_000_000_000_000_001

@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from tests.fakes import pterodactyl_legacy
-from tests.fakes.loopback import Answer, welcome_of
-from tests.fakes.pterodactyl_legacy import (
+from simulators import pterodactyl_legacy
+from simulators.loopback import Answer, welcome_of
+from simulators.pterodactyl_legacy import (
     BAD_CREDENTIALS,
     DELETE_FAILED,
     HAS_SERVERS,

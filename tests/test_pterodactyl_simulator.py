@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes.loopback import call
-from tests.fakes.pterodactyl import PterodactylSimulator
+from simulators.loopback import call
+from simulators.pterodactyl import PterodactylSimulator
 
 USERS = "/api/application/users"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cogs.notifications import MAX_ATTEMPTS, Notifications
-from tests.fakes import ctrlpanel
-from tests.fakes.loopback import welcome_of
+from simulators import ctrlpanel
+from simulators.loopback import welcome_of
 
 # Line breaks may fall anywhere in a sentence.
 README = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from simulators.pterodactyl import PterodactylSimulator
 from tests.e2e.harness import AUDIT_CHANNEL, Desk, start_desk
-from tests.fakes.pterodactyl import PterodactylSimulator
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from typing import Any
 from bot import PanelDesk, create_bot
 from discord_endpoints import point_discord_at
 from settings import Settings, load_settings
-from tests.fakes.discord import DiscordStandIn, FakeGuild, InteractionRecord, RecordedMessage
-from tests.fakes.pterodactyl import PterodactylSimulator
+from simulators.discord import DiscordStandIn, FakeGuild, InteractionRecord, RecordedMessage
+from simulators.pterodactyl import PterodactylSimulator
 
 TOKEN = "e2e-bot-token"
 GUILD = 7_100_000_000_000_000_001

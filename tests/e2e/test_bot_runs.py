@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from simulators.ctrlpanel import CtrlPanelSimulator
+from simulators.pterodactyl import PterodactylSimulator
 from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import ADMIN, GUILD, MEMBER, Desk, start_desk
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
-from tests.fakes.pterodactyl import PterodactylSimulator
 
 
 async def test_commands_are_registered_in_the_guild_and_pass_discords_checks(desk: Desk) -> None:

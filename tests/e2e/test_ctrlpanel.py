@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from simulators.ctrlpanel import CtrlPanelSimulator
 from storage import AuditOutcome, Database, LinkMethod
 from storage.credits import CreditLedger
 from tests.e2e.harness import ADMIN, GENERAL, MEMBER, OTHER_MEMBER, STAFF, Desk, start_desk
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
 
 FALLBACK = GENERAL
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from simulators.discord import InteractionRecord
 from tests.e2e.harness import ADMIN, GENERAL, GUILD, MEMBER, STAFF, Desk
-from tests.fakes.discord import InteractionRecord
 
 APPLICATION_COMMAND, AUTOCOMPLETE = 2, 4
 STRING, INTEGER, BOOLEAN, USER = 3, 4, 5, 6

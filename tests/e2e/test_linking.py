@@ -10,10 +10,10 @@ from datetime import timedelta
 import discord
 import pytest
 
+from simulators.discord import InteractionRecord, RecordedMessage, snowflake_at
 from storage import AuditOutcome, LinkMethod
 from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import ADMIN, GUILD, LINKED_ROLE, MEMBER, OTHER_MEMBER, STAFF, STAFF_CHANNEL, Desk
-from tests.fakes.discord import InteractionRecord, RecordedMessage, snowflake_at
 
 
 async def choose_proof(desk: Desk, member: int) -> RecordedMessage:

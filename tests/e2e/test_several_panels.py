@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from simulators.ctrlpanel import CtrlPanelSimulator
+from simulators.pterodactyl import PterodactylSimulator
 from storage import LinkMethod
 from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import ADMIN, GUILD, MEMBER, Desk, start_desk
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
-from tests.fakes.pterodactyl import PterodactylSimulator
 
 
 @pytest.fixture

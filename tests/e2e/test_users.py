@@ -8,10 +8,10 @@ import re
 
 import pytest
 
+from simulators.ctrlpanel import CtrlPanelSimulator
 from storage import AuditOutcome, LinkMethod
 from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import ADMIN, ADMIN_ROLE, AUDIT_CHANNEL, MEMBER, OTHER_MEMBER, STAFF, Desk
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
 
 ADMIN_ONLY = "You need an admin role to use this command"
 STAFF_ONLY = "You need a staff or admin role to use this command"

@@ -35,9 +35,9 @@ from panel_api import (
     ValidationFailed,
 )
 from panel_api.calagopus import CalagopusClient, error_messages
+from simulators.calagopus import CalagopusSimulator
+from simulators.loopback import call
 from tests.conftest import FAST
-from tests.fakes.calagopus import CalagopusSimulator
-from tests.fakes.loopback import call
 
 SEED = Path(__file__).parent.parent / "data" / "seeds" / "004_b632d9c2a52b6d7c.txt"
 OPTIONS = TransportOptions(rate_limit=1000, **FAST)

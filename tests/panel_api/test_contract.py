@@ -26,12 +26,12 @@ from panel_api import (
     ValidationFailed,
     create_client,
 )
+from simulators.calagopus import CalagopusSimulator
+from simulators.convoy import ConvoySimulator
+from simulators.ctrlpanel import CtrlPanelSimulator
+from simulators.pterodactyl import PterodactylSimulator
+from simulators.pterodactyl_legacy import LegacyPterodactylSimulator
 from tests.conftest import FAST
-from tests.fakes.calagopus import CalagopusSimulator
-from tests.fakes.convoy import ConvoySimulator
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
-from tests.fakes.pterodactyl import PterodactylSimulator
-from tests.fakes.pterodactyl_legacy import LegacyPterodactylSimulator
 
 
 @dataclass(frozen=True)

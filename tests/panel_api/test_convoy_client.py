@@ -30,9 +30,9 @@ from panel_api import (
 )
 from panel_api.convoy import ConvoyClient
 from panel_api.transport import TransportOptions
+from simulators.convoy import ConvoySimulator
+from simulators.laravel import RecordedRequest
 from tests.conftest import FAST
-from tests.fakes.convoy import ConvoySimulator
-from tests.fakes.laravel import RecordedRequest
 from tests.panel_api.agreement import create_agrees, update_agrees
 
 SEED = Path(__file__).parent.parent / "data" / "seeds" / "003_b479e22abfe35456.txt"

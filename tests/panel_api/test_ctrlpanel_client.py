@@ -30,8 +30,8 @@ from panel_api import (
     ValidationFailed,
     create_client,
 )
+from simulators.ctrlpanel import CtrlPanelSimulator
 from tests.conftest import FAST
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
 from tests.panel_api.agreement import create_agrees, update_agrees
 from tests.panel_api.test_seed_examples import CTRLPANEL_REFERENCE_USER
 

@@ -27,8 +27,8 @@ from panel_api.errors import (
 from panel_api.models import Capability, NewUser, PanelKind, UserChanges
 from panel_api.pterodactyl_legacy import LegacyPterodactylClient, signed_content, split_key
 from panel_api.transport import Response, TransportOptions
-from tests.fakes.pterodactyl import PterodactylSimulator
-from tests.fakes.pterodactyl_legacy import DingoError, LegacyPterodactylSimulator, full_url, php_urldecode
+from simulators.pterodactyl import PterodactylSimulator
+from simulators.pterodactyl_legacy import DingoError, LegacyPterodactylSimulator, full_url, php_urldecode
 from tests.panel_api.agreement import create_agrees
 
 SEED = Path(__file__).parent.parent / "data" / "seeds" / "001_011886ae9cf5b457.txt"

@@ -24,8 +24,8 @@ from panel_api import (
     ValidationFailed,
     create_client,
 )
+from simulators.pterodactyl import PterodactylSimulator
 from tests.conftest import FAST
-from tests.fakes.pterodactyl import PterodactylSimulator
 from tests.panel_api.agreement import create_agrees, update_agrees
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from panel_api import PanelClient, RateLimited, create_client
 from panel_api.search_cache import SearchCache
+from simulators.ctrlpanel import CtrlPanelSimulator
+from simulators.pterodactyl import PterodactylSimulator
 from tests.conftest import FAST
-from tests.fakes.ctrlpanel import CtrlPanelSimulator
-from tests.fakes.pterodactyl import PterodactylSimulator
 
 
 def sent(sim: PterodactylSimulator | CtrlPanelSimulator) -> int:

@@ -10,8 +10,8 @@ import pytest
 
 from panel_api import NewUser, PanelUnavailable, UserChanges, create_client
 from panel_api.transport import TransportOptions
+from simulators.pterodactyl import PterodactylSimulator
 from tests.conftest import FAST
-from tests.fakes.pterodactyl import PterodactylSimulator
 
 FAST_RETRIES = TransportOptions().max_retries  # FAST keeps the default number of retries
 

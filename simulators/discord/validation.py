@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from tests.fakes.discord.errors import FormErrors, Path
-from tests.fakes.discord.records import FLAG_IS_COMPONENTS_V2
+from simulators.discord.errors import FormErrors, Path
+from simulators.discord.records import FLAG_IS_COMPONENTS_V2
 
 # https://discord.com/developers/docs/interactions/application-commands#application-command-object-application-command-naming
 # (\w already covers \p{L}, \p{N} and '_'; Devanagari and Thai combining marks are added explicitly.)

@@ -22,7 +22,7 @@ from the panel's source, including what a client is likely to get wrong:
 The refusal order, the 500s and the PHP and MySQL comparisons follow the framework's code (the reference marks them
 derived); nobody has watched a running panel do them.
 
-Run by hand: `python -m tests.fakes.convoy --port 8080 [--users 50] [--servers 3]`.
+Run by hand: `python -m simulators.convoy --port 8080 [--users 50] [--servers 3]`.
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from tests.fakes import laravel
-from tests.fakes.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
-from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
-from tests.fakes.passwords import hash_password, password_matches
+from simulators import laravel
+from simulators.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
+from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.passwords import hash_password, password_matches
 
 __all__ = ["ConvoySimulator", "Faults", "RecordedRequest", "SimServer", "SimToken", "SimUser"]
 
@@ -686,7 +686,7 @@ def _http_build_query(params: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = command_line(
-        "python -m tests.fakes.convoy", "Serve an in-memory Convoy panel, to try the bot without a real one."
+        "python -m simulators.convoy", "Serve an in-memory Convoy panel, to try the bot without a real one."
     )
     run_by_hand(_serve(parser.parse_args(argv)))
 
@@ -700,7 +700,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
     def welcome(url: str) -> Iterator[str]:
         yield f"Convoy simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
-        yield f"Admin API token (user {simulator.admin.name}, root admin): {simulator.api_key}"
+        yield f"API key (user {simulator.admin.name}, root admin): {simulator.api_key}"
+        yield settings_line("convoy", url, simulator.api_key)
         yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/{USERS}'
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)

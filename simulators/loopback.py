@@ -61,10 +61,16 @@ class LoopbackServer:
 
 
 def command_line(prog: str, description: str, *, port: int = 8080, servers: bool = True) -> argparse.ArgumentParser:
-    """The options every simulator takes by hand (README, "Trying it without a real panel"); each adds its own."""
+    """One simulator's own command line (`python -m simulators.<module>`); `python -m simulators` has them all."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=port)
+    add_common_options(parser, port=port, servers=servers)
+    return parser
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, port: int, servers: bool = True) -> None:
+    """The options every simulator takes by hand (README, "Trying it without a real panel")."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback unless you mean it)")
+    parser.add_argument("--port", type=int, default=port, help="port to listen on (0: any free port)")
     parser.add_argument("--users", type=int, default=50, help="ordinary users to seed besides the admin")
     if servers:
         parser.add_argument(
@@ -73,7 +79,6 @@ def command_line(prog: str, description: str, *, port: int = 8080, servers: bool
             default=0,
             help="give the first N seeded users a server, so the panel refuses to delete them",
         )
-    return parser
 
 
 def run_by_hand(serve: Coroutine[Any, Any, None]) -> None:
@@ -81,6 +86,11 @@ def run_by_hand(serve: Coroutine[Any, Any, None]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve)
+
+
+def settings_line(kind: str, url: str, key: str) -> str:
+    """The same line from every simulator: what to put in `.env` to point the bot at it."""
+    return f"Settings: PANEL_KIND={kind} PANEL_URL={url} PANEL_API_KEY={key}"
 
 
 async def serve_until_stopped(

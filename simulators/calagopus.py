@@ -14,7 +14,7 @@ for an unknown route and bare 405 (with `Allow`) for a wrong method; JSON bodies
 refused as unsupported); JSON answers whatever the Accept header asks; no 5-second cache of keys (a revoked key stops
 working at once); the frontend languages in `DEFAULT_LANGUAGES`.
 
-Run by hand: `python -m tests.fakes.calagopus --port 8080 [--users 50]`.
+Run by hand: `python -m simulators.calagopus --port 8080 [--users 50]`.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from tests.fakes.laravel import Faults, RecordedRequest, front_door
-from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
-from tests.fakes.passwords import hash_password, password_matches
+from simulators.laravel import Faults, RecordedRequest, front_door
+from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.passwords import hash_password, password_matches
 
 __all__ = [
     "DEFAULT_LANGUAGES",
@@ -1135,7 +1135,7 @@ def _ip_allowed(remote: str, allowed: Iterable[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = command_line(
-        "python -m tests.fakes.calagopus", "Serve an in-memory Calagopus panel, to try the bot without a real one."
+        "python -m simulators.calagopus", "Serve an in-memory Calagopus panel, to try the bot without a real one."
     )
     run_by_hand(_serve(parser.parse_args(argv)))
 
@@ -1149,11 +1149,12 @@ async def _serve(args: argparse.Namespace) -> None:
 
     def welcome(url: str) -> Iterator[str]:
         yield f"Calagopus simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
-        yield f"Admin API key (user {simulator.admin.username}, every users.* permission): {simulator.api_key}"
+        yield f"API key (user {simulator.admin.username}, every users.* permission): {simulator.api_key}"
+        yield settings_line("calagopus", url, simulator.api_key)
         if members:
             member = members[0]
             client_key = simulator.create_client_key(member.uuid)
-            yield f"Client key of {member.username} (uuid {member.uuid}, not an admin): {client_key}"
+            yield f"Client API key of {member.username} (uuid {member.uuid}, not an admin): {client_key}"
         yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" {url}/api/admin/users'
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)

@@ -23,11 +23,11 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.discord import errors as err
-from tests.fakes.discord.commands import CommandStore, Resolver, command_data, modal_submission, resolve_select_value
-from tests.fakes.discord.errors import DiscordAPIError, FormErrors
-from tests.fakes.discord.gateway import CLOSE_INVALID_API_VERSION, GatewaySession
-from tests.fakes.discord.models import (
+from simulators.discord import errors as err
+from simulators.discord.commands import CommandStore, Resolver, command_data, modal_submission, resolve_select_value
+from simulators.discord.errors import DiscordAPIError, FormErrors
+from simulators.discord.gateway import CLOSE_INVALID_API_VERSION, GatewaySession
+from simulators.discord.models import (
     ADMINISTRATOR,
     CHANNEL_DM,
     MANAGE_ROLES,
@@ -41,7 +41,7 @@ from tests.fakes.discord.models import (
     SnowflakeFactory,
     iso,
 )
-from tests.fakes.discord.records import (
+from simulators.discord.records import (
     FLAG_EPHEMERAL,
     FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
@@ -55,7 +55,7 @@ from tests.fakes.discord.records import (
     RecordedResponse,
     RoleChange,
 )
-from tests.fakes.discord.validation import (
+from simulators.discord.validation import (
     BUTTON,
     SELECTS,
     STRING_SELECT,
@@ -171,13 +171,13 @@ class DiscordStandIn:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(client_max_size=ATTACHMENT_SIZE_LIMIT * 11)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, host, port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.api_base = f"http://{host}:{port}{API_PREFIX}"

@@ -13,9 +13,9 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from tests.fakes.discord.errors import unknown_command
-from tests.fakes.discord.models import FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser
-from tests.fakes.discord.validation import (
+from simulators.discord.errors import unknown_command
+from simulators.discord.models import FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser
+from simulators.discord.validation import (
     ATTACHMENT,
     BOOLEAN,
     CHANNEL,

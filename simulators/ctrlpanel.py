@@ -18,7 +18,7 @@ display units (set `unconverted_increments` for the suspected bug), and `include
 Discord account gives `"discord_user": null`. A 429 page carries no rate-limit headers (the reference does not
 say it does).
 
-Run by hand: `python -m tests.fakes.ctrlpanel --port 8081 [--version 1.1] [--users 50]`.
+Run by hand: `python -m simulators.ctrlpanel --port 8081 [--version 1.1] [--users 50]`.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes import laravel
-from tests.fakes.laravel import FieldError, HttpError, RecordedRequest, ValidationFailed, json_response
-from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
-from tests.fakes.passwords import hash_password, password_matches
+from simulators import laravel
+from simulators.laravel import FieldError, HttpError, RecordedRequest, ValidationFailed, json_response
+from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.passwords import hash_password, password_matches
 
 __all__ = [
     "CtrlPanelSimulator",
@@ -1223,7 +1223,7 @@ def _column_matcher(column: str, likes: Sequence[Callable[[str], bool]]) -> Call
 
 def main(argv: Iterable[str] | None = None) -> None:
     parser = command_line(
-        "python -m tests.fakes.ctrlpanel",
+        "python -m simulators.ctrlpanel",
         "Serve an in-memory CtrlPanel, to try the bot without a real one.",
         port=8081,
         servers=False,
@@ -1241,7 +1241,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
     def welcome(url: str) -> Iterator[str]:
         yield f"CtrlPanel {simulator.version} simulator on {url} with {len(simulator.users)} users (lost on exit)"
-        yield f"API token: {simulator.api_key}"
+        yield f"API key (CtrlPanel's one application token): {simulator.api_key}"
+        yield settings_line("ctrlpanel", url, simulator.api_key)
         if members:
             yield f"{members[0].name} (id {members[0].id}) has Discord account 123456789012345678 linked"
         yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/api/users'

@@ -25,7 +25,7 @@ Users have no username and no external id. There is no rate limit (0.5 configure
 
 Errors are dingo's: `{"message": …, "errors": {field: [messages]}, "status_code": N}`, `errors` only for validation.
 
-Run by hand: `python -m tests.fakes.pterodactyl_legacy --port 8080 [--users 50] [--servers 0]`.
+Run by hand: `python -m simulators.pterodactyl_legacy --port 8080 [--users 50] [--servers 0]`.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from aiohttp import web
 
-from tests.fakes import laravel
-from tests.fakes.laravel import Faults, HttpError, RecordedRequest, json_response
-from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
-from tests.fakes.passwords import hash_password, password_matches
+from simulators import laravel
+from simulators.laravel import Faults, HttpError, RecordedRequest, json_response
+from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.passwords import hash_password, password_matches
 
 __all__ = ["Faults", "LegacyPterodactylSimulator", "RecordedRequest", "SimKey", "SimServer", "SimUser"]
 
@@ -671,7 +671,7 @@ def _ip_allowed(remote: str, allowed: Iterable[str]) -> bool:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = command_line(
-        "python -m tests.fakes.pterodactyl_legacy",
+        "python -m simulators.pterodactyl_legacy",
         "Serve an in-memory Pterodactyl 0.5 panel (the HMAC-signed /api/users API).",
     )
     return parser.parse_args(argv)
@@ -690,7 +690,8 @@ async def serve(args: argparse.Namespace) -> None:
 
     def welcome(url: str) -> Iterator[str]:
         yield f"Pterodactyl 0.5 simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
-        yield f"PANEL_KIND=pterodactyl-legacy PANEL_URL={url} PANEL_API_KEY={simulator.api_key}"
+        yield f"API key (user {simulator.admin.email}, root admin): {simulator.api_key}"
+        yield settings_line("pterodactyl-legacy", url, simulator.api_key)
         yield "Requests must be signed (Authorization: Bearer <public>.<base64 HMAC-SHA256 of URL + body>)."
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)

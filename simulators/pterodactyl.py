@@ -6,7 +6,7 @@ parts a client gets wrong: the order in which middleware refuses a request (401,
 check, the throttle, the bound model's 404, the admin check, the key's permissions, validation), the exact error
 bodies, Laravel's validator quirks, and pagination with no maximum. Pelican differences (section 7) are a flavour.
 
-Run by hand: `python -m tests.fakes.pterodactyl --port 8080 [--flavor pelican] [--users 50]`.
+Run by hand: `python -m simulators.pterodactyl --port 8080 [--flavor pelican] [--users 50]`.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from tests.fakes import laravel
-from tests.fakes.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
-from tests.fakes.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped
-from tests.fakes.passwords import hash_password, password_matches
+from simulators import laravel
+from simulators.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
+from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.passwords import hash_password, password_matches
 
 __all__ = ["Faults", "PterodactylSimulator", "RecordedRequest", "SimKey", "SimRole", "SimServer", "SimUser"]
 
@@ -1075,7 +1075,7 @@ def _role_attributes(role: SimRole) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = command_line(
-        "python -m tests.fakes.pterodactyl",
+        "python -m simulators.pterodactyl",
         "Serve an in-memory Pterodactyl or Pelican panel, to try the bot without a real one.",
     )
     parser.add_argument("--flavor", choices=("pterodactyl", "pelican"), default="pterodactyl")
@@ -1091,11 +1091,12 @@ async def _serve(args: argparse.Namespace) -> None:
 
     def welcome(url: str) -> Iterator[str]:
         yield f"{args.flavor.title()} simulator on {url} with {len(simulator.users)} users (state is lost on exit)"
-        yield f"Admin application key (user {simulator.admin.username}, root admin): {simulator.admin_key}"
+        yield f"API key (user {simulator.admin.username}, root admin): {simulator.admin_key}"
+        yield settings_line(args.flavor, url, simulator.admin_key)
         if members:
             member = members[0]
             client_key = simulator.create_client_key(member.id)
-            yield f"Client key of {member.username} (id {member.id}, not an admin): {client_key}"
+            yield f"Client API key of {member.username} (id {member.id}, not an admin): {client_key}"
         yield (
             f'Try: curl -H "Authorization: Bearer {simulator.admin_key}" -H "Accept: application/json" '
             f"{url}/api/application/users"

@@ -1,7 +1,7 @@
 """A Discord stand-in for offline end-to-end tests: REST API v10 and gateway on one loopback server."""
 
-from tests.fakes.discord.errors import DiscordAPIError
-from tests.fakes.discord.models import (
+from simulators.discord.errors import DiscordAPIError
+from simulators.discord.models import (
     FakeChannel,
     FakeGuild,
     FakeMember,
@@ -10,7 +10,7 @@ from tests.fakes.discord.models import (
     snowflake_at,
     snowflake_time,
 )
-from tests.fakes.discord.records import (
+from simulators.discord.records import (
     ErrorResponse,
     InteractionRecord,
     RecordedAttachment,
@@ -18,7 +18,7 @@ from tests.fakes.discord.records import (
     RecordedResponse,
     RoleChange,
 )
-from tests.fakes.discord.server import DiscordStandIn
+from simulators.discord.server import DiscordStandIn
 
 __all__ = [
     "DiscordAPIError",
