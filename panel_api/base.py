@@ -104,6 +104,8 @@ class PanelClient(ABC):
         # Recent searches for `suggest_users`; replace it (e.g. with another clock) before the first suggestion.
         self.search_cache = SearchCache()
         self.transport.on_change = lambda: self.search_cache.clear()
+        # Logged by name: with several panels, "the Pterodactyl panel is failing" would not say which.
+        self.transport.contact.label = f"panel {self.name!r} ({self.display_name} at {self.transport.base_url})"
 
     @property
     def base_url(self) -> str:

@@ -23,11 +23,14 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from version import __version__
+
+from .contact import PanelContact
 from .errors import PanelUnavailable, RateLimited
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "PanelDesk/0.1 (+discord bot)"
+USER_AGENT = f"PanelDesk/{__version__} (+discord bot)"
 
 # Builds the authentication headers for one request from (method, absolute URL, body bytes).
 # Most panels only need a bearer header; the legacy Pterodactyl API signs the URL and body.
@@ -229,6 +232,7 @@ class Transport:
         self._panel_window_opened: float | None = None
         self._concurrency = asyncio.Semaphore(self.options.max_concurrency)
         self._label = panel_label
+        self.contact = PanelContact(panel_label)
         self.requests_sent = 0
         # Called after every request that may have changed something on the panel (the client forgets cached
         # searches then).
@@ -287,9 +291,20 @@ class Transport:
         """`_request`, then `on_change` after anything but a read, whatever came of it (a change that failed may
         still have been made)."""
         try:
-            return await self._request(
+            response = await self._request(
                 method, path, params=params, json_body=json_body, idempotent=idempotent, signer=signer
             )
+        except PanelUnavailable as exc:
+            if signer is None:
+                self.contact.failed(str(exc))
+            raise
+        else:
+            if signer is None:
+                if response.status in (401, 403):
+                    self.contact.failed(f"it refused the API key (HTTP {response.status})")
+                else:
+                    self.contact.succeeded()
+            return response
         finally:
             if method.upper() != "GET" and self.on_change is not None:
                 self.on_change()
@@ -360,7 +375,7 @@ class Transport:
                     raise RateLimited(wait if hint is not None else self.options.rate_window)
                 rate_limit_retries += 1
                 attempt -= 1
-                log.warning("%s rate limited %s %s; waiting %.1f s", self._label, method, path, wait)
+                log.info("%s rate limited %s %s; waiting %.1f s", self._label, method, path, wait)
                 if signer is None:
                     self.limiter.pause_until(time.monotonic() + wait)
                 else:  # a member's key has a bucket of its own: staff commands need not wait for it
@@ -469,7 +484,8 @@ class Transport:
     async def _backoff(self, attempt: int, reason: str, method: str, path: str, at_least: float = 0.0) -> None:
         ceiling = min(self.options.backoff_max, self.options.backoff_base * 2 ** (attempt - 1))
         delay = max(at_least, random.uniform(0, ceiling))
-        log.warning("%s %s on %s %s; retry %d in %.2f s", self._label, reason, method, path, attempt, delay)
+        # DEBUG: a panel that keeps failing is one WARNING from `self.contact`, not one per retry.
+        log.debug("%s %s on %s %s; retry %d in %.2f s", self._label, reason, method, path, attempt, delay)
         await asyncio.sleep(delay)
 
     def _capitalised_label(self) -> str:
