@@ -148,7 +148,7 @@ async def create_bot(settings: Settings) -> PanelDesk:
             panel.api_key,
             name=name,
             timeout=panel.timeout,
-            **({"rate_limit": panel.rate_limit} if panel.rate_limit else {}),
+            **_tuning(panel.rate_limit),
             **panel.options,
         )
         for name, panel in panels.items()
@@ -159,6 +159,11 @@ async def create_bot(settings: Settings) -> PanelDesk:
         await bot.load_extension(extension)
     remove_unservable_commands(bot)
     return bot
+
+
+def _tuning(rate_limit: int | None) -> dict[str, Any]:
+    """A panel's own rate limit when set; otherwise its kind's default stands."""
+    return {"rate_limit": rate_limit} if rate_limit else {}
 
 
 def remove_unservable_commands(bot: PanelDesk) -> None:

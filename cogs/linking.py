@@ -87,7 +87,8 @@ class ProofModal(discord.ui.Modal):
         self.panel_name = panel_name
         self.client = client
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # discord.py's Modal overrides BaseView.on_error without the item argument, and so does every modal.
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await report_error(interaction, error, f"modal {type(self).__name__}")
 
 
@@ -100,12 +101,12 @@ class KeyModal(ProofModal, title="Link with a client API key"):
         max_length=255,
     )
 
-    async def on_submit(self, interaction: discord.Interaction[PanelDesk]) -> None:
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         # The key is used for one request to the panel, asking whose key it is, and goes no further: it is not
         # stored, logged or echoed, and the modal holding it is dropped when this returns.
         key = submitted_value(interaction, "key").strip()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = interaction.client
+        bot: PanelDesk = interaction.client
         await ensure_may_link(bot, self.panel_name, interaction.user)
         if not key:
             raise UserFacingError("Paste the client API key you created on the panel.")
@@ -122,7 +123,7 @@ class EmailModal(ProofModal, title="Ask staff to link your account"):
         label="Your panel account's email address", custom_id="email", min_length=3, max_length=191
     )
 
-    async def on_submit(self, interaction: discord.Interaction[PanelDesk]) -> None:
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         email = submitted_value(interaction, "email").strip()
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.cog.request_staff_link(interaction, self.panel_name, self.client, email)
@@ -545,7 +546,7 @@ def account_embed(user: PanelUser, client: PanelClient, linked_at: datetime) -> 
     return embed
 
 
-def request_embed(request: LinkRequest, member: discord.abc.User, account: PanelUser) -> discord.Embed:
+def request_embed(request: LinkRequest, member: discord.User | discord.Member, account: PanelUser) -> discord.Embed:
     embed = discord.Embed(title="Link request", colour=discord.Colour.gold())
     embed.add_field(name="Member", value=f"{member.mention} (`{member.id}`)", inline=False)
     embed.add_field(name="Discord account created", value=discord.utils.format_dt(member.created_at, "R"))

@@ -204,7 +204,7 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             raise UserFacingError("Nothing to change: give at least one field to edit.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         panel_name, client = panel_for(interaction, panel)
-        changes = UserChanges(**wanted)
+        changes = UserChanges.model_validate(wanted)
         before = await resolve_user(self.bot, panel_name, client, user)
         async with audited(interaction, "user.edit", panel=panel_name, target=before) as change:
             refuse_invalid(client.check_changes(changes))

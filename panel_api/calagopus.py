@@ -331,7 +331,7 @@ class CalagopusClient(PanelClient):
         on_key = [str(p) for p in key.get("admin_permissions") or []]
         if owner.get("admin") is True:
             return sorted(set(on_key))
-        role = owner.get("role") if isinstance(owner.get("role"), dict) else {}
+        role = found if isinstance(found := owner.get("role"), dict) else {}
         held = set(role.get("admin_permissions") or [])
         return sorted({p for p in on_key if p in held})
 

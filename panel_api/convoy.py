@@ -48,7 +48,7 @@ _MODEL_NOT_FOUND = "No query results for model"
 _HAS_SERVERS = "servers still associated"
 _TAKEN = "has already been taken"
 # The panel's field names, as we call them in NewUser and UserChanges.
-_OUR_FIELD = {"name": "username", "root_admin": "admin"}
+_OUR_FIELD: dict[str, str] = {"name": "username", "root_admin": "admin"}
 
 
 class ConvoyClient(PanelClient):
@@ -247,7 +247,7 @@ class ConvoyClient(PanelClient):
         if isinstance(errors, dict):
             for field, messages in errors.items():
                 texts = messages if isinstance(messages, list) else [messages]
-                fields.setdefault(_OUR_FIELD.get(field, field), []).extend(str(text) for text in texts)
+                fields.setdefault(_OUR_FIELD.get(str(field), str(field)), []).extend(str(text) for text in texts)
         texts = [text for messages in fields.values() for text in messages]
         if texts and all(_TAKEN in text for text in texts):
             return Conflict("That is already taken on the panel.", fields=fields, status=422)

@@ -311,7 +311,7 @@ class PterodactylClient(PanelClient):
         fields: dict[str, list[str]] = {}
         rules: set[str] = set()
         for entry in entries:
-            meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+            meta = found if isinstance(found := entry.get("meta"), dict) else {}
             field = str(meta.get("source_field") or "input")
             rules.add(str(meta.get("rule") or ""))
             # The username rule's message carries a line break and 16 spaces from the panel's PHP source.

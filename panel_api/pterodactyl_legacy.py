@@ -488,8 +488,8 @@ class LegacyPterodactylClient(PanelClient):
             )
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise PanelUnavailable("The panel's user list was not in the documented shape.")
-        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-        pagination = meta.get("pagination") if isinstance(meta.get("pagination"), dict) else {}
+        meta = found if isinstance(found := body.get("meta"), dict) else {}
+        pagination = found if isinstance(found := meta.get("pagination"), dict) else {}
         items = [self._user(item) for item in body["data"]]
         return UserPage(
             items=items,

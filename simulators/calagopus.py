@@ -393,9 +393,9 @@ def _read_payload(call: _Call, fields: dict[str, _Field], struct: str) -> dict[s
             if name in _CLEARABLE:
                 present[name] = None
             continue
-        problem = _type_problem(spec, value)
-        if problem:
-            raise _Refusal(400, f"invalid payload: {problem} {where}")
+        wrong = _type_problem(spec, value)
+        if wrong:
+            raise _Refusal(400, f"invalid payload: {wrong} {where}")
         present[name] = value
     for name, spec in fields.items():
         if spec.required and name not in present:

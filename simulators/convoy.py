@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import itertools
@@ -437,7 +438,7 @@ class ConvoySimulator(LoopbackServer):
             links["previous"] = self._page_url(call, window.page - 1)
         if window.page < last:
             links["next"] = self._page_url(call, window.page + 1)
-        pagination = {
+        pagination: dict[str, Any] = {
             "total": len(rows),
             "count": len(page_rows),
             "per_page": window.per_page,
@@ -539,20 +540,19 @@ class ConvoySimulator(LoopbackServer):
         unknown = [name for name in raw if name not in _FILTERS]
         if unknown:
             raise laravel.invalid_query("filter", unknown, _FILTERS)
-        tests = []
+        tests: list[Callable[[SimUser], bool]] = []
         for name, value in raw.items():
             needles = laravel.filter_needles(value)
             if needles is None:
                 continue
             if name == "id":
                 ids = {_mysql_int(needle) for needle in needles}
-                tests.append(lambda user, ids=ids: user.id in ids)
+                tests.append(functools.partial(_id_in, ids))
             elif name == "email":
-                emails = set(needles)
-                tests.append(lambda user, emails=emails: user.email.lower() in emails)
+                tests.append(functools.partial(_email_in, set(needles)))
             elif name == "name":
                 likes = [laravel.like_test(needle, wildcards=True) for needle in needles]
-                tests.append(lambda user, likes=likes: any(like(user.name.lower()) for like in likes))
+                tests.append(functools.partial(_name_like, likes))
             else:
                 tests.append(_wildcard(value, needles))
         return tests
@@ -705,6 +705,18 @@ async def _serve(args: argparse.Namespace) -> None:
         yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/{USERS}'
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)
+
+
+def _id_in(ids: set[Any], user: SimUser) -> bool:
+    return user.id in ids
+
+
+def _email_in(emails: set[str], user: SimUser) -> bool:
+    return user.email.lower() in emails
+
+
+def _name_like(likes: list[Callable[[str], bool]], user: SimUser) -> bool:
+    return any(like(user.name.lower()) for like in likes)
 
 
 if __name__ == "__main__":

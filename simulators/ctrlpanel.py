@@ -670,9 +670,11 @@ class CtrlPanelSimulator(LoopbackServer):
         if not v.resources and not self.user_creation_enabled:
             raise ValidationFailed([FieldError("error", "custom", _CREATION_BLOCKED)])
         self._relay_to_pterodactyl()
-        credits = php_number(data["credits"]) if v.resources and "credits" in data else self.initial_credits
+        credits = validated_number(data["credits"]) if v.resources and "credits" in data else self.initial_credits
         limit = (
-            php_number(data["server_limit"]) if v.resources and "server_limit" in data else self.initial_server_limit
+            validated_number(data["server_limit"])
+            if v.resources and "server_limit" in data
+            else self.initial_server_limit
         )
         user = self._new_user(
             laravel.php_string(data["name"]),
@@ -727,9 +729,9 @@ class CtrlPanelSimulator(LoopbackServer):
         data = self._validated(call, self._balance_rules(sign))
         user = self._target(call)
         if v.resources:
-            present = {name: php_number(value) for name, value in data.items() if value is not None}  # isset()
+            present = {name: validated_number(value) for name, value in data.items() if value is not None}  # isset()
         else:
-            present = {name: php_number(value) for name, value in data.items() if _php_truthy(value)}
+            present = {name: validated_number(value) for name, value in data.items() if _php_truthy(value)}
         if "credits" in present:
             amount = present["credits"]
             if v.raw_thousandths and self.unconverted_increments:
@@ -1174,6 +1176,14 @@ def _model_not_found(raw: str) -> HttpError:
 
 def php_number(value: Any) -> float | int | None:
     return laravel.php_numeric(value)
+
+
+def validated_number(value: Any) -> float | int:
+    """A value validation already found numeric, as PHP reads it."""
+    number = laravel.php_numeric(value)
+    if number is None:
+        raise ValueError(f"{value!r} is not numeric; validate before reading it")
+    return number
 
 
 def _php_truthy(value: Any) -> bool:

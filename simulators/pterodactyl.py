@@ -445,7 +445,14 @@ class PterodactylSimulator(LoopbackServer):
             identifier = prefix + _random_alphanumeric(_IDENTIFIER_LENGTH - len(prefix))
         secret = _random_alphanumeric(32)
         self._keys[identifier] = SimKey(
-            identifier, secret, user_id, kind, allowed_ips=tuple(allowed_ips or ()), **permissions
+            identifier,
+            secret,
+            user_id,
+            kind,
+            r_users=permissions.get("r_users", 0),
+            r_servers=permissions.get("r_servers", 0),
+            r_roles=permissions.get("r_roles", 0),
+            allowed_ips=tuple(allowed_ips or ()),
         )
         return identifier + secret
 
@@ -896,7 +903,7 @@ class PterodactylSimulator(LoopbackServer):
         """`?include=` as ApplicationApiController parses it; unknown names are ignored, as Fractal does."""
         raw = call.input.get("include")
         parts = raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else [raw]
-        names = set()
+        names: set[str] = set()
         for part in parts:
             if isinstance(part, str):
                 names.update(piece.strip().split(":")[0].split(".")[0] for piece in part.split(","))

@@ -494,7 +494,7 @@ class LegacyPterodactylSimulator(LoopbackServer):
             links["previous"] = f"{base}?page={page - 1}"
         if page < last:
             links["next"] = f"{base}?page={page + 1}"
-        pagination = {
+        pagination: dict[str, Any] = {
             "total": total,
             "count": len(chunk),
             "per_page": self.page_size,

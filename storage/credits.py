@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from storage.database import Database, Transaction, to_timestamp
 from storage.notifications import NewNotice, OutboxItem, insert_outbox
@@ -150,7 +151,12 @@ def _owed(
     for number, (amount, change) in enumerate(rises):
         # An untold rise found beside a staff change happened before it: its balance is the one before.
         shown = balance if change is not None or staff is None else balance - staff.delta
-        payload = {"amount": str(amount), "balance": str(shown), "source": "panel", "account": reading.panel_user_id}
+        payload: dict[str, Any] = {
+            "amount": str(amount),
+            "balance": str(shown),
+            "source": "panel",
+            "account": reading.panel_user_id,
+        }
         if change is not None:
             payload.update(source="staff", actor_id=change.actor_id, reason=change.reason)
         notices += [NewNotice(panel, discord_id, kind, f"{kind}:{key}:{number}", payload) for kind in kinds]

@@ -48,7 +48,7 @@ class LinkResult:
     notes: list[str]
 
 
-async def ensure_may_link(bot: PanelDesk, panel_name: str, member: discord.abc.User) -> None:
+async def ensure_may_link(bot: PanelDesk, panel_name: str, member: discord.User | discord.Member) -> None:
     """Refuse early, before any proof is asked for: account too new, already linked, too many failed attempts."""
     settings = bot.settings
     now = discord.utils.utcnow()

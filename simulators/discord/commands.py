@@ -9,6 +9,7 @@ refused with ``ValueError`` unless the caller opts out, because the bot can neve
 
 from __future__ import annotations
 
+import builtins
 import copy
 from collections.abc import Callable
 from typing import Any
@@ -52,10 +53,10 @@ class CommandStore:
         self._new_id = new_id
         self._scopes: dict[Scope, list[dict[str, Any]]] = {}
 
-    def list(self, scope: Scope) -> list[dict[str, Any]]:
+    def list(self, scope: Scope) -> builtins.list[dict[str, Any]]:
         return copy.deepcopy(self._scopes.get(scope, []))
 
-    def overwrite(self, scope: Scope, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def overwrite(self, scope: Scope, commands: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         existing = {(c["type"], c["name"]): c for c in self._scopes.get(scope, [])}
         stored = [self._store(command, existing.get(_key(command)), scope) for command in commands]
         self._scopes[scope] = stored

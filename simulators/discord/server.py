@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from simulators.discord import errors as err
 from simulators.discord.commands import CommandStore, Resolver, command_data, modal_submission, resolve_select_value
@@ -608,6 +608,7 @@ class DiscordStandIn:
         self.requests.append((method, full_path))
         path = full_path[len(API_PREFIX) :] if full_path.startswith(API_PREFIX + "/") else None
         for route_method, pattern, handler, auth in self._routes if path is not None else []:
+            assert path is not None
             match = pattern.match(path)
             if match is None or route_method != method:
                 continue
@@ -660,6 +661,8 @@ class DiscordStandIn:
         if request.content_type.startswith("multipart/"):
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    continue  # Discord takes no nested multipart
                 if part.name == "payload_json":
                     call.body = json.loads(await part.text())
                 elif part.filename is not None:
@@ -697,6 +700,12 @@ class DiscordStandIn:
         return ws
 
     # ----------------------------------------------------------------- REST: users, gateway, application
+
+    def _message(self, message_id: int | None) -> RecordedMessage:
+        """The message an interaction answers or comes from; Discord's "Unknown Message" when it has none."""
+        if message_id is None or message_id not in self.messages:
+            raise err.unknown_message()
+        return self.messages[message_id]
 
     async def _get_me(self, call: _Call) -> dict[str, Any]:
         return self.bot_user.payload() | {"verified": True, "mfa_enabled": False, "email": None, "locale": "en-US"}
@@ -784,7 +793,7 @@ class DiscordStandIn:
         if now - record.dispatched_at > self.response_window:
             raise err.unknown_interaction()
         body = call.body or {}
-        callback = body.get("type")
+        callback: int = body.get("type", -1)  # checked against ALLOWED_CALLBACKS below
         data = body.get("data") or {}
         errors = FormErrors()
         allowed = ALLOWED_CALLBACKS[record.type]
@@ -801,7 +810,7 @@ class DiscordStandIn:
         errors.raise_if_any()
         if callback == REPLY and not has_message_body(data, len(call.files)):
             raise err.empty_message()
-        if callback == UPDATE and self.messages[record.source_message_id].deleted:
+        if callback == UPDATE and self._message(record.source_message_id).deleted:
             raise err.unknown_message()
 
         message: RecordedMessage | None = None
@@ -812,8 +821,9 @@ class DiscordStandIn:
             message = self._new_message(record, {}, [], flags=loading)
             record.loading_unresolved = True
         elif callback == UPDATE:
-            message = self._edit(self.messages[record.source_message_id], data, call.files)
+            message = self._edit(self._message(record.source_message_id), data, call.files)
         if callback in (REPLY, DEFER):
+            assert message is not None
             record.original_message_id = message.id
         elif callback in (UPDATE, DEFERRED_UPDATE):
             record.original_message_id = record.source_message_id
@@ -866,7 +876,7 @@ class DiscordStandIn:
             # "If you send a followup without resolving the loading state, we interpret your followup as you
             # resolving the loading state" (Discord): it edits the placeholder, keeping the defer's
             # ephemerality whatever flags the follow-up asks for.
-            message = self._edit(self.messages[record.original_message_id], data, call.files, resolve=True)
+            message = self._edit(self._message(record.original_message_id), data, call.files, resolve=True)
             record.loading_unresolved = False
         else:
             message = self._new_message(record, data, call.files, flags=data.get("flags") or 0, followup=True)

@@ -221,13 +221,13 @@ def validate_modal(data: dict[str, Any], errors: FormErrors, path: Path = ("data
             inputs = component.get("components") or []
             if len(inputs) != 1:
                 errors.bad_length((*item_path, "components"), 1, 1)
-            for inner, text_input in enumerate(inputs):
-                _validate_text_input(text_input, errors, (*item_path, "components", inner), seen, labelled=False)
+            for position, text_input in enumerate(inputs):
+                _validate_text_input(text_input, errors, (*item_path, "components", position), seen, labelled=False)
         elif kind == LABEL:
             errors.check_length((*item_path, "label"), component.get("label"), 1, 45)
             if component.get("description") is not None:
                 errors.check_length((*item_path, "description"), component["description"], 0, 100)
-            inner = component.get("component") or {}
+            inner: dict[str, Any] = component.get("component") or {}
             if inner.get("type") == TEXT_INPUT:
                 _validate_text_input(inner, errors, (*item_path, "component"), seen, labelled=True)
             elif inner.get("type") in MODAL_ONLY_INPUTS:
@@ -338,7 +338,7 @@ def _validate_options(options: list[dict[str, Any]], errors: FormErrors, path: P
             "Sub-command and sub-command group option types are mutually exclusive to all other types",
         )
     seen_optional = False
-    names: set[str] = set()
+    names: set[Any] = set()
     for index, option in enumerate(options):
         option_path = (*path, index)
         kind = option.get("type")
