@@ -305,8 +305,9 @@ def test_the_egg_installs_with_the_readmes_command_and_runs_bot_py() -> None:
     script = document["scripts"]["installation"]["script"]
     assert f"{venv} && {install}" in script.splitlines()
     assert "cd /mnt/server" in script.splitlines()
-    # The yolk runs the startup line without a shell (`exec env …` in some images): one plain command.
-    assert document["startup"] == run
+    # The yolk's entrypoint is bash, PID 1, running the line with `eval`: without `exec` Python would be its child,
+    # and bash as PID 1 ignores the SIGTERM that Docker sends, so the bot would be killed after 30 s instead.
+    assert document["startup"] == f"exec {run}"
 
 
 def test_the_egg_stops_with_a_signal_the_bot_drains_on() -> None:
