@@ -74,6 +74,9 @@ class PanelDesk(commands.Bot):
     open_lists: OpenLists
 
     def __init__(self, settings: Settings, panels: PanelRegistry, database: Database) -> None:
+        # Panel Desk never joins voice: discord.py's two WARNINGs at every start that voice libraries are missing
+        # would only send operators after packages they do not need.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         # Only needed to hear members leave; privileged, so asked for only when a setting depends on it.
         intents.members = settings.on_member_leave == "unlink"
