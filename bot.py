@@ -175,14 +175,23 @@ class PanelDesk(commands.Bot):
         await self.close()
         log.info("stopped cleanly in %.1f s", time.monotonic() - began)
 
+    async def on_connect(self) -> None:
+        """Each READY from the gateway (a fresh session): the end of an outage, if there was one. Not `on_ready`,
+        which discord.py holds back a further `guild_ready_timeout` (2 s) while guilds arrive."""
+        self.gateway.connected()
+
+    async def on_resumed(self) -> None:
+        self.gateway.connected()
+
+    async def on_disconnect(self) -> None:
+        if not self.is_closed():
+            self.gateway.disconnected()
+
     async def on_ready(self) -> None:
-        """discord.py fires this after every fresh IDENTIFY: the first is the ready line, later ones end an
-        outage (a resumed session fires `on_resumed` instead)."""
+        """The ready line, once: discord.py fires this again after every fresh session."""
         if self._ready_logged:
-            self.gateway.connected()
             return
         self._ready_logged = True
-        self.gateway.connected()
         user = self.user
         log.info(
             "Ready: logged in as %s (id %s) in %d guild(s), start-up took %.1f s",
@@ -191,13 +200,6 @@ class PanelDesk(commands.Bot):
             len(self.guilds),
             time.monotonic() - self.began,
         )
-
-    async def on_resumed(self) -> None:
-        self.gateway.connected()
-
-    async def on_disconnect(self) -> None:
-        if not self.is_closed():
-            self.gateway.disconnected()
 
     def check_panels_in_background(self) -> None:
         """Probe every panel once, beside logging in: a dead panel is a WARNING at start, not a surprise at the
@@ -272,7 +274,7 @@ async def _probe(name: str, client: PanelClient) -> None:
         " on without it.",
         name,
         where,
-        report.detail,
+        report.detail.rstrip("."),
         extra={"panel": name},
     )
 

@@ -70,11 +70,14 @@ class BotProcess:
         def found() -> str | None:
             return next((line for line in self.lines if wanted.search(line)), None)
 
-        async with asyncio.timeout(timeout), self._changed:
-            while (line := found()) is None:
-                if self._reader is not None and self._reader.done():
-                    raise AssertionError(f"the bot ended without logging {pattern!r}:\n{self.text}")
-                await self._changed.wait()
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                while (line := found()) is None:
+                    if self._reader is not None and self._reader.done():
+                        raise AssertionError(f"the bot ended without logging {pattern!r}:\n{self.text}")
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"no {pattern!r} in the log within {timeout} s:\n{self.text}") from None
         return line
 
     def send(self, signum: signal.Signals = signal.SIGTERM) -> float:

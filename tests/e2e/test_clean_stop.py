@@ -70,14 +70,14 @@ async def test_sigterm_mid_interactions_and_mid_notice_loses_and_doubles_nothing
             assert "you connected this Discord account on the panel" in linked.content, first.text
 
             # A notice in flight: its DM is being posted when the signal lands.
-            standin.dm_delay = 1.5
+            standin.dm_delay = 1.0
             added = await (await run(standin, "credits add", user=str(customer.id), amount="50")).wait_for_message()
             assert "Added 50 credits" in added.content
             async with asyncio.timeout(5):
                 await standin.dm_posting.wait()
 
-            # Interactions in flight: each waits a second on the panel. One of them makes a second notice.
-            panel.faults.latency = 1.0
+            # Interactions in flight: each waits half a second on each panel request. One of them makes a second notice.
+            panel.faults.latency = 0.5
             in_flight = [
                 await run(standin, "credits show", user=str(customer.id)),
                 await run(standin, "credits show", user=str(customer.id)),
