@@ -26,6 +26,7 @@ from discord.ext import commands
 from cogs.common.errors import PanelDeskTree, answer_if_forgotten
 from cogs.common.pager import OpenLists
 from cogs.common.text import NO_MENTIONS
+from cogs.notifications import Notifications
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
 from log_format import GatewayOutages, setup_logging
 from log_hygiene import protect_logs
@@ -49,7 +50,8 @@ log = logging.getLogger("panel_desk")
 
 
 # How long a stop (SIGTERM, SIGINT) waits for interactions in flight and the notice being sent, before it cuts
-# them off: well inside the 15 s most supervisors allow (systemd's default is 90 s; Pterodactyl and Compose 10-15 s).
+# them off. A supervisor must wait longer than this before it kills: systemd waits 90 s by default, but `docker
+# stop` only 10 s, so containers need a stop timeout of 15 s (compose: `stop_grace_period: 15s`).
 STOP_GRACE_SECONDS = 10.0
 # discord.py runs each interaction's handler as a task with one of these names; a stop waits for them.
 _INTERACTION_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord-ui-modal-dispatch-")
@@ -160,8 +162,8 @@ class PanelDesk(commands.Bot):
         )
         waits: list[asyncio.Future[Any]] = [*in_flight, *self._fallbacks]
         notices = self.get_cog("Notifications")
-        if notices is not None:
-            waits.append(asyncio.ensure_future(notices.stop_at_safe_point()))  # type: ignore[attr-defined]
+        if isinstance(notices, Notifications):
+            waits.append(asyncio.ensure_future(notices.stop_at_safe_point()))
         unfinished: set[asyncio.Future[Any]] = set()
         if waits:
             _, unfinished = await asyncio.wait(waits, timeout=STOP_GRACE_SECONDS)
