@@ -1,6 +1,7 @@
 """Panel Desk: run a game panel's user accounts from Discord.
 
-`python bot.py` runs the bot; `python bot.py --check` checks settings, database and panels without Discord.
+`python bot.py` runs the bot; `python bot.py --check` checks settings, database and panels without Discord;
+`python bot.py --backup PATH` copies the database while the bot runs; `python bot.py --version` says which this is.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import asyncio
 import hashlib
 import json
 import logging
+import signal
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import discord
@@ -22,10 +26,12 @@ from discord.ext import commands
 from cogs.common.errors import PanelDeskTree, answer_if_forgotten
 from cogs.common.pager import OpenLists
 from cogs.common.text import NO_MENTIONS
+from cogs.notifications import Notifications
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
+from log_format import GatewayOutages, setup_logging
 from log_hygiene import protect_logs
-from panel_api import PanelRegistry, create_client
-from settings import Settings, SettingsProblem, load_settings, settings_warnings
+from panel_api import Capability, PanelClient, PanelRegistry, create_client
+from settings import Settings, SettingsProblem, database_path_setting, load_settings, settings_warnings
 from storage import (
     AuditLog,
     BotState,
@@ -36,10 +42,20 @@ from storage import (
     NotificationStore,
     ProofFailures,
     StorageError,
+    backup_database,
 )
+from version import __version__
 
 log = logging.getLogger("panel_desk")
 
+
+# How long a stop (SIGTERM, SIGINT) waits for interactions in flight and the notice being sent, before it cuts
+# them off. A supervisor must wait longer than this before it kills: systemd waits 90 s by default, but `docker
+# stop` only 10 s, so containers need a stop timeout of 15 s (compose: `stop_grace_period: 15s`).
+STOP_GRACE_SECONDS = 10.0
+# discord.py runs each interaction's handler as a task with one of these names; a stop waits for them.
+_INTERACTION_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord-ui-modal-dispatch-")
+STOPPING_ANSWER = "Panel Desk is restarting and cannot take this now; try again in a minute."
 
 INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit", "cogs.linking", "cogs.notifications", "cogs.credits")
 
@@ -60,6 +76,9 @@ class PanelDesk(commands.Bot):
     open_lists: OpenLists
 
     def __init__(self, settings: Settings, panels: PanelRegistry, database: Database) -> None:
+        # Panel Desk never joins voice: discord.py's two WARNINGs at every start that voice libraries are missing
+        # would only send operators after packages they do not need.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         # Only needed to hear members leave; privileged, so asked for only when a setting depends on it.
         intents.members = settings.on_member_leave == "unlink"
@@ -84,10 +103,111 @@ class PanelDesk(commands.Bot):
         self.proof_failures = ProofFailures(database)
         self.open_lists = OpenLists()
         self._fallbacks: set[asyncio.Task[None]] = set()
+        # Set by `stop`: from then on interactions are answered with `STOPPING_ANSWER` instead of run.
+        self.stopping = False
+        self.began = time.monotonic()  # run_bot moves it back to when the process read its settings
+        self.gateway = GatewayOutages()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._ready_logged = False
+        self._gate_interactions()
 
     async def setup_hook(self) -> None:
         await self.sync_commands()
         self.started.set()
+
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+
+    def _gate_interactions(self) -> None:
+        """Once stopping, answer each new interaction with a sentence instead of starting it.
+
+        discord.py has no hook that runs before it hands an interaction to the tree or a view, so its parser for
+        INTERACTION_CREATE is wrapped (`ConnectionState.parsers`, stable since 1.0). Refusing rather than ignoring
+        matters: an interaction nobody answers shows the member "This interaction failed" with no reason.
+        """
+        parsers = self._connection.parsers
+        dispatch = parsers["INTERACTION_CREATE"]
+
+        def gated(data: Any) -> None:
+            if not self.stopping:
+                dispatch(data)
+                return
+            interaction: discord.Interaction[Any] = discord.Interaction(data=data, state=self._connection)
+            self._keep(asyncio.create_task(_refuse(interaction), name="panel-desk-refusal"))
+
+        parsers["INTERACTION_CREATE"] = gated
+
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def stop(self, reason: str) -> None:
+        """A clean stop for SIGTERM/SIGINT: refuse new interactions, let those in flight and the notice being sent
+        finish (at most `STOP_GRACE_SECONDS`), stop the credit watcher between two pages, then close.
+
+        Nothing is lost when the grace runs out either: a notice cut off between sending and being marked sent is
+        sent again after the restart with the same nonce, which Discord answers with the first message.
+        """
+        if self.stopping:
+            return
+        self.stopping = True
+        began = time.monotonic()
+        in_flight = [
+            task for task in asyncio.all_tasks() if task.get_name().startswith(_INTERACTION_TASKS) and not task.done()
+        ]
+        log.info(
+            "%s: stopping; waiting up to %.0f s for %d interaction(s) in flight and the notice sender",
+            reason,
+            STOP_GRACE_SECONDS,
+            len(in_flight),
+        )
+        waits: list[asyncio.Future[Any]] = [*in_flight, *self._fallbacks]
+        notices = self.get_cog("Notifications")
+        if isinstance(notices, Notifications):
+            waits.append(asyncio.ensure_future(notices.stop_at_safe_point()))
+        unfinished: set[asyncio.Future[Any]] = set()
+        if waits:
+            _, unfinished = await asyncio.wait(waits, timeout=STOP_GRACE_SECONDS)
+        if unfinished:
+            log.warning(
+                "stopping: %d task(s) still running after %.0f s are cut off", len(unfinished), STOP_GRACE_SECONDS
+            )
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        await self.close()
+        log.info("stopped cleanly in %.1f s", time.monotonic() - began)
+
+    async def on_connect(self) -> None:
+        """Each READY from the gateway (a fresh session): the end of an outage, if there was one. Not `on_ready`,
+        which discord.py holds back a further `guild_ready_timeout` (2 s) while guilds arrive."""
+        self.gateway.connected()
+
+    async def on_resumed(self) -> None:
+        self.gateway.connected()
+
+    async def on_disconnect(self) -> None:
+        if not self.is_closed():
+            self.gateway.disconnected()
+
+    async def on_ready(self) -> None:
+        """The ready line, once: discord.py fires this again after every fresh session."""
+        if self._ready_logged:
+            return
+        self._ready_logged = True
+        user = self.user
+        log.info(
+            "Ready: logged in as %s (id %s) in %d guild(s), start-up took %.1f s",
+            user,
+            user.id if user else "?",
+            len(self.guilds),
+            time.monotonic() - self.began,
+        )
+
+    def check_panels_in_background(self) -> None:
+        """Probe every panel once, beside logging in: a dead panel is a WARNING at start, not a surprise at the
+        first command; the bot starts either way, since the other panels (and linking) may still work."""
+        for name, client in self.panels.items():
+            self._keep(asyncio.create_task(_probe(name, client), name=f"panel-probe-{name}"))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Buttons and forms nothing answers any more (made before a restart, or long expired) still get a
@@ -98,8 +218,9 @@ class PanelDesk(commands.Bot):
             task.add_done_callback(self._fallbacks.discard)
 
     async def close(self) -> None:
-        for fallback in self._fallbacks:  # nothing can answer once the connection is gone
-            fallback.cancel()
+        self.stopping = True
+        for task in [*self._fallbacks, *self._background]:  # nothing can answer once the connection is gone
+            task.cancel()
         try:
             await super().close()
         finally:
@@ -131,6 +252,84 @@ class PanelDesk(commands.Bot):
                 log.info("registered %d commands %s", len(synced), f"in guild {guild.id}" if guild else "globally")
             count = len(payload)
         return count
+
+
+async def _refuse(interaction: discord.Interaction[Any]) -> None:
+    try:
+        if interaction.type is discord.InteractionType.autocomplete:
+            await interaction.response.autocomplete([])
+        else:
+            await interaction.response.send_message(STOPPING_ANSWER, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.debug("could not refuse an interaction while stopping: %s", exc)
+
+
+async def _probe(name: str, client: PanelClient) -> None:
+    report = await client.check()
+    where = f"{client.display_name} at {panel_host(client.base_url)}"
+    if report.ok:
+        log.info("Panel %r (%s): %s", name, where, report.detail, extra={"panel": name})
+        return
+    log.warning(
+        "Panel %r (%s) failed its start-up check: %s. Commands on it fail until this is fixed: check its URL and API"
+        " key (PANEL_URL and PANEL_API_KEY, or its entry in PANELS) and run `python bot.py --check`; the bot goes"
+        " on without it.",
+        name,
+        where,
+        report.detail.rstrip("."),
+        extra={"panel": name},
+    )
+
+
+def panel_host(url: str) -> str:
+    """A panel's host and port, for logs: never the path or any user:password a URL may carry."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def optional_features(settings: Settings) -> tuple[list[str], list[str]]:
+    """(on, off): the optional features and the settings behind them, for the start-up summary."""
+    choices = {
+        "audit channel (AUDIT_CHANNEL_ID)": settings.audit_channel_id is not None,
+        "link requests to staff (LINK_REQUESTS_CHANNEL_ID)": settings.link_requests_channel_id is not None,
+        "linked role (LINKED_ROLE_ID)": settings.linked_role_id is not None,
+        "unlink when a member leaves (ON_MEMBER_LEAVE)": settings.on_member_leave == "unlink",
+        "notice fallback channel (NOTICE_FALLBACK_CHANNEL_ID)": settings.notice_fallback_channel_id is not None,
+        "top-up announcements (TOPUP_ANNOUNCE_CHANNEL_ID)": settings.topup_announce_channel_id is not None,
+        "low-credit warnings (LOW_CREDIT_THRESHOLD)": settings.low_credit_threshold is not None,
+    }
+    return [name for name, on in choices.items() if on], [name for name, on in choices.items() if not on]
+
+
+def log_start_up_summary(bot: PanelDesk) -> None:
+    """What an operator reading the first lines needs: which version runs, against which panels, where."""
+    settings = bot.settings
+    where = f"guild(s) {', '.join(map(str, settings.guild_ids))}" if settings.guild_ids else "all guilds (global)"
+    log.info(
+        "Panel Desk %s starting (discord.py %s, schema version %d), commands in %s",
+        __version__,
+        discord.__version__,
+        bot.db.schema_version,
+        where,
+    )
+    watcher = any(Capability.CREDITS in client.capabilities for client in bot.panels.values())
+    for name, client in bot.panels.items():
+        default = ", the default" if name == bot.panels.default_name else ""
+        log.info(
+            "Panel %r: %s at %s%s",
+            name,
+            client.display_name,
+            panel_host(client.base_url),
+            default,
+            extra={"panel": name},
+        )
+    on, off = optional_features(settings)
+    if watcher:
+        on.insert(0, f"credit watcher every {settings.credit_watch_interval_seconds:g} s")
+    log.info("Optional features on: %s; off: %s", ", ".join(on) or "none", ", ".join(off) or "none")
+    if not settings.admin_role_ids:
+        log.warning("ADMIN_ROLE_IDS is empty, so nobody can use the admin commands.")
 
 
 async def create_bot(settings: Settings) -> PanelDesk:
@@ -243,37 +442,101 @@ class DiscordUnreachable(Exception):
     """Discord's API could not be reached at start-up; `str()` is the line printed to the operator."""
 
 
-async def run_bot(settings: Settings) -> None:
-    for warning in settings_warnings(settings):
-        log.warning("%s", warning)
-    async with await create_bot(settings) as bot:
-        try:
-            await bot.start(settings.discord_token.get_secret_value())
-        except (aiohttp.ClientError, OSError) as exc:
-            # Only logging in (and the command sync in `setup_hook`) lets these out: once connected, discord.py
-            # retries a lost gateway with backoff itself, as it should through a Discord outage.
-            proxied = bool(settings.discord_api_base)
-            where = f"{settings.discord_api_base} (DISCORD_API_BASE)" if proxied else DISCORD_API_BASE
-            raise DiscordUnreachable(
-                f"Could not reach Discord's API at {where}: {str(exc) or type(exc).__name__}. Check the network"
-                " connection, DNS and firewall" + (", or DISCORD_API_BASE." if proxied else ".")
-            ) from exc
+async def run_bot(settings: Settings, *, began: float | None = None) -> None:
+    """Run until Discord or a signal ends it. SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) stop cleanly."""
+    loop = asyncio.get_running_loop()
+    signalled = asyncio.Event()
+    received: list[str] = []
+
+    def on_signal(signum: signal.Signals) -> None:
+        if received:
+            log.info("%s: already stopping", signum.name)
+        received.append(signum.name)
+        signalled.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    outages = GatewayOutages.install()
+    try:
+        for warning in settings_warnings(settings):
+            log.warning("%s", warning)
+        async with await create_bot(settings) as bot:
+            bot.gateway = outages
+            if began is not None:
+                bot.began = began
+            log_start_up_summary(bot)
+            bot.check_panels_in_background()
+            running = asyncio.create_task(_start(bot, settings), name="panel-desk-run")
+            stopper = asyncio.create_task(signalled.wait(), name="panel-desk-signals")
+            await asyncio.wait({running, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if signalled.is_set():
+                await bot.stop(received[0])
+            stopper.cancel()
+            await running
+    finally:
+        outages.uninstall()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def _start(bot: PanelDesk, settings: Settings) -> None:
+    try:
+        await bot.start(settings.discord_token.get_secret_value())
+    except (aiohttp.ClientError, OSError) as exc:
+        if bot.stopping:  # a stop during login closes the session under it; that is no failure
+            return
+        # Only logging in (and the command sync in `setup_hook`) lets these out: once connected, discord.py
+        # retries a lost gateway with backoff itself, as it should through a Discord outage.
+        proxied = bool(settings.discord_api_base)
+        where = f"{settings.discord_api_base} (DISCORD_API_BASE)" if proxied else DISCORD_API_BASE
+        raise DiscordUnreachable(
+            f"Could not reach Discord's API at {where}: {str(exc) or type(exc).__name__}. Check the network"
+            " connection, DNS and firewall" + (", or DISCORD_API_BASE." if proxied else ".")
+        ) from exc
+
+
+def run_backup(target: str) -> int:
+    """`--backup PATH`: needs only DATABASE_PATH, and works while the bot runs."""
+    try:
+        source = database_path_setting()
+    except SettingsProblem as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        report = backup_database(source, target)
+    except StorageError as exc:
+        print(f"Backup failed: {exc}.", file=sys.stderr)
+        return 1
+    print(
+        f"Backed up {report.source} (schema version {report.schema_version}) to {report.target}: "
+        f"{report.size_bytes / 1024:.0f} KiB in {report.seconds:.2f} s."
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    began = time.monotonic()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="check settings, database and panels, then exit")
+    parser.add_argument("--version", action="version", version=f"Panel Desk {__version__}")
+    parser.add_argument(
+        "--backup",
+        metavar="PATH",
+        help="copy the database (DATABASE_PATH) to PATH, safely while the bot runs, then exit",
+    )
     args = parser.parse_args(argv)
+    if args.backup:
+        return run_backup(args.backup)
     try:
         settings = load_settings()
     except SettingsProblem as problem:
         print(problem, file=sys.stderr)
         return 2
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    setup_logging(settings.log_level, settings.log_format)
     try:
         if args.check:
             return asyncio.run(run_check(settings))
-        asyncio.run(run_bot(settings))
+        asyncio.run(run_bot(settings, began=began))
     except discord.LoginFailure:
         print("Discord refused DISCORD_TOKEN: reset the token in the developer portal and update it.", file=sys.stderr)
         return 2

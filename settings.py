@@ -99,6 +99,7 @@ HINTS: dict[str, str] = {
     "audit_channel_shows_emails": "true or false (false: audit posts name accounts by username and id only)",
     "database_path": "a file path for the SQLite database, e.g. data/panel-desk.sqlite3",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "log_format": "text or json",
     "link_requests_channel_id": "the id of a staff-only text channel, or leave it empty",
     "link_cooldown_hours": "the hours between an unlink and the next link, e.g. 24 (the default), or 0 for none",
     "min_account_age_days": "the youngest Discord account age allowed to link, in days, e.g. 7, or 0 for any",
@@ -384,6 +385,8 @@ class Settings(BaseSettings):
     audit_channel_shows_emails: bool = False
     database_path: Path = Path("data/panel-desk.sqlite3")
     log_level: str = "INFO"
+    # text: one readable line a record (coloured only on a terminal); json: one JSON object a line, for Loki/ELK.
+    log_format: Literal["text", "json"] = "text"
 
     # --- self-service linking ---
     # Where "Ask staff" link requests are posted with Approve/Deny buttons; empty hides that option.
@@ -444,6 +447,11 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     _secrets = field_validator("discord_token", "panel_api_key")(_non_empty_secret)
     _url = field_validator("panel_url")(_panel_url)
@@ -515,6 +523,23 @@ def load_settings(**overrides: Any) -> Settings:
     # A misspelt name is often why a setting is "not set": say so beside it.
     lines += [f"  Note: {warning}" for warning in _unknown_variable_warnings()]
     raise SettingsProblem(_report(lines))
+
+
+class DatabaseLocation(BaseSettings):
+    """Only DATABASE_PATH, read from the same places as `Settings`: `--backup` needs nothing else, so a backup
+    works on a host whose other settings are unfinished or belong to a newer version."""
+
+    model_config = Settings.model_config
+
+    database_path: Path = Settings.model_fields["database_path"].default
+
+
+def database_path_setting() -> Path:
+    """DATABASE_PATH as `Settings` would read it; a value pydantic refuses is a `SettingsProblem` like any other."""
+    try:
+        return DatabaseLocation().database_path
+    except ValidationError as exc:
+        raise SettingsProblem(_report(_error_lines(exc.errors(), {}))) from None
 
 
 def settings_warnings(settings: Settings) -> list[str]:

@@ -84,12 +84,41 @@ class Notifications(
         self._staff_busy: Counter[tuple[str, str]] = Counter()
         self._staff_began: dict[tuple[str, str], float] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Set when the bot stops: the sender ends after the notice it is sending, the watcher after the page (or
+        # account) it is recording, so a stop never cuts either between a write and what it accounts for.
+        self._stop = asyncio.Event()
         super().__init__()
 
     async def cog_load(self) -> None:
         self._tasks.append(asyncio.create_task(self._send_forever(), name="notice-sender"))
         if any(client.supports(Capability.CREDITS) for client in self.bot.panels.values()):
             self._tasks.append(asyncio.create_task(self._watch_forever(), name="credit-watcher"))
+
+    async def stop_at_safe_point(self) -> None:
+        """End the sender and the watcher where they are safe to leave (see `_stop`); the bot bounds the wait."""
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _until_started(self) -> bool:
+        """Wait for the bot to log in; False when it stops first (a SIGTERM during start-up)."""
+        started = asyncio.ensure_future(self.bot.started.wait())
+        stopped = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({started, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (started, stopped):
+            waiter.cancel()
+        return not self._stop.is_set()
+
+    async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
+        """Sleep `seconds`, or less when `wake` is set or the bot stops. Not wait_for: on Python 3.11 it swallows a
+        cancel that lands as the event is set, and the bot could then never shut down."""
+        waiters = [asyncio.ensure_future(self._stop.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def cog_unload(self) -> None:
         for task in self._tasks:
@@ -172,19 +201,22 @@ class Notifications(
     # --- the watcher ---------------------------------------------------------------------------------------------
 
     async def _watch_forever(self) -> None:
-        await self.bot.started.wait()
-        while True:
+        if not await self._until_started():
+            return
+        while not self._stop.is_set():
             try:
                 await self.sweep_all()
             except Exception:  # sweep_all reports its own failures; this is the last guard of a forever task
                 log.exception("credit sweep failed; trying again next interval")
-            await asyncio.sleep(self.bot.settings.credit_watch_interval_seconds)
+            await self._pause(self.bot.settings.credit_watch_interval_seconds)
 
     async def sweep_all(self) -> list[SweepReport]:
         """One sweep of every panel with credits. Never runs twice at once; never raises."""
         reports = []
         async with self.sweep_lock:
             for name, client in self.bot.panels.items():
+                if self._stop.is_set():
+                    break
                 if client.supports(Capability.CREDITS):
                     reports.append(await self.sweep(name, client))
         return reports
@@ -249,6 +281,9 @@ class Notifications(
             if not result.items or page >= result.total_pages:
                 break
             page += 1
+            if self._stop.is_set():  # this page is recorded; the next sweep goes on from the next one
+                self.cursors[panel_name] = ("pages", page)
+                return
         self.cursors[panel_name] = ("pages", 1)
 
     async def _sweep_each(
@@ -277,6 +312,9 @@ class Notifications(
                 continue  # deleted on the panel; /account tells the member
             if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                 report.notices += len(await self._record(panel_name, [self._reading(link, user, choices)]))
+            if self._stop.is_set():
+                self.cursors[panel_name] = ("each", index + 1)
+                return
         self.cursors[panel_name] = ("each", 0)
 
     @staticmethod
@@ -293,18 +331,15 @@ class Notifications(
     # --- the sender ----------------------------------------------------------------------------------------------
 
     async def _send_forever(self) -> None:
-        await self.bot.started.wait()
-        while True:
+        if not await self._until_started():
+            return
+        while not self._stop.is_set():
             self.wakeup.clear()
             try:
                 await self.deliver_pending()
             except Exception:
                 log.exception("delivering notices failed; will retry")
-            # Woken early by a new notice, or retry what failed. Not wait_for: on Python 3.11 it swallows a
-            # cancel that lands as the event is set, and the bot could then never shut down.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.retry_interval):
-                    await self.wakeup.wait()
+            await self._pause(self.retry_interval, self.wakeup)  # woken early by a new notice
 
     async def deliver_pending(self) -> int:
         """Send the notices still owed, oldest first; returns how many were settled.
@@ -314,8 +349,14 @@ class Notifications(
         """
         settled = 0
         batch_size = 50
-        while batch := await self.bot.notifications.pending(batch_size, max_attempts=MAX_ATTEMPTS):
-            results = [await self.deliver(item) for item in batch]
+        while not self._stop.is_set() and (
+            batch := await self.bot.notifications.pending(batch_size, max_attempts=MAX_ATTEMPTS)
+        ):
+            results: list[bool] = []
+            for item in batch:
+                if self._stop.is_set():  # what is left stays in the outbox for the next start
+                    return settled + sum(results)
+                results.append(await self.deliver(item))
             settled += sum(results)
             if not all(results) or len(batch) < batch_size:
                 break

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from storage.audit import AuditEntry, AuditLog, AuditOutcome
 from storage.credits import CreditLedger, Reading, StaffChange
-from storage.database import Database
+from storage.database import BackupReport, Database, backup_database
 from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
 from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
 from storage.links import Link, LinkMethod, LinkStore, PastLink
@@ -25,6 +25,7 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "AuditOutcome",
+    "BackupReport",
     "BotState",
     "CreditBalance",
     "CreditLedger",
@@ -46,4 +47,5 @@ __all__ = [
     "RequestStatus",
     "StaffChange",
     "StorageError",
+    "backup_database",
 ]

@@ -7,8 +7,11 @@ thin classes of named queries on top of it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -218,8 +221,11 @@ class Database:
         connection = aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             await connection
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the database {path}: {exc}") from exc
+        except BaseException as exc:
+            await _worker_finished(connection)
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot open the database {path}: {exc}") from exc
+            raise
         connection.row_factory = sqlite3.Row
         database = cls(connection, path, now)
         try:
@@ -398,6 +404,20 @@ class Database:
             raise StorageError(f"migration {migration.version:04d}_{migration.name} failed: {exc}") from exc
 
 
+async def _worker_finished(connection: aiosqlite.Connection) -> None:
+    """Wait for the thread of a connection that failed to open to end.
+
+    aiosqlite stops that thread without waiting for it (`Connection._connect` calls `stop()` and drops the future
+    it returns). The thread then hands that future's result to the event loop; when the failed open ended the
+    program first, `asyncio.run` has already closed the loop and the thread dies printing "RuntimeError: Event
+    loop is closed". Joining it here, before the error reaches the caller, closes that window. `_thread` is
+    private, hence the guard: a later aiosqlite that names it differently only brings the race back.
+    """
+    thread = getattr(connection, "_thread", None)
+    if isinstance(thread, threading.Thread) and thread.is_alive():
+        await asyncio.to_thread(thread.join, 5)
+
+
 async def _execute(connection: aiosqlite.Connection, sql: str, params: Params = ()) -> Changes:
     try:
         async with connection.execute(sql, params) as cursor:
@@ -411,3 +431,63 @@ async def _fetch_all(connection: aiosqlite.Connection, sql: str, params: Params)
         return list(await connection.execute_fetchall(sql, params))
     except sqlite3.Error as exc:
         raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    """What `backup_database` copied, for the line `--backup` prints."""
+
+    source: Path
+    target: Path
+    schema_version: int
+    size_bytes: int
+    seconds: float
+
+
+def backup_database(source: str | Path, target: str | Path) -> BackupReport:
+    """Copy the database at `source` to `target` with SQLite's online backup API, consistent while the bot runs.
+
+    A file copy (cp, rsync) of a WAL database that is being written can miss what sits in the `-wal` file or catch a
+    page half-written; the backup API copies from one read transaction, so the copy is the database as it was at
+    one moment. It is written beside `target` first and renamed into place, so a failed backup never leaves a
+    half-written file under the name the operator restores from, and it is switched out of WAL so it is one
+    self-contained file. Runs without the event loop: `--backup` is its own short process.
+    """
+    source, target = Path(source), Path(target)
+    if not source.is_file():
+        raise StorageError(f"there is no database at {source}; check DATABASE_PATH")
+    live = {source.resolve(), *(Path(f"{source.resolve()}{suffix}") for suffix in ("-wal", "-shm", "-journal"))}
+    if target.resolve() in live or (target.exists() and target.is_dir()):
+        what = "a folder" if target.is_dir() else "the live database"
+        raise StorageError(f"refusing to write the backup over {what} ({target}); name a new file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the folder {target.parent}: {exc}") from exc
+    partial = target.with_name(f".{target.name}.partial")
+    began = time.monotonic()
+    try:
+        with (
+            contextlib.closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)) as live_db,
+            contextlib.closing(sqlite3.connect(partial)) as copy,
+        ):
+            live_db.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")
+            version_row = copy.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            checked = copy.execute("PRAGMA quick_check").fetchone()
+        if checked is None or checked[0] != "ok":
+            raise StorageError(f"the copy failed SQLite's quick_check: {checked[0] if checked else 'no answer'}")
+        partial.replace(target)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"{type(exc).__name__}: {exc}") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return BackupReport(
+        source=source,
+        target=target,
+        schema_version=int(version_row[0] or 0) if version_row else 0,
+        size_bytes=target.stat().st_size,
+        seconds=time.monotonic() - began,
+    )
