@@ -17,6 +17,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from demo.line import ROLE_WORDS, WORDS, LineError, convert
+from demo.render import field_word
 from demo.session import DemoSession
 from demo.world import demo_world
 from simulators.discord.validation import BOOLEAN, STRING, SUB_COMMAND, SUB_COMMAND_GROUP, USER
@@ -111,7 +112,7 @@ class DemoCompleter(Completer):
             options = self.session.last_menu_options()
             return [Completion(o, -len(rest)) for o in options if o.lower().startswith(rest.lower())]
         if first == "fill":
-            labels = [_quoted(str(f["label"])) + "=" for f in self.session.form_fields()]
+            labels = [field_word(f) + "=" for f in self.session.form_fields()]
             return _matching(labels, current)
         return []
 

@@ -123,14 +123,19 @@ def modal_lines(modal: dict[str, Any]) -> list[str]:
         need = "required" if item.get("required", True) else "optional"
         hint = f", e.g. {item['placeholder']}" if item.get("placeholder") else ""
         lines.append(f"  {item['label']} ({need}{hint})")
-    names = " ".join(f"{_field_word(item)}=…" for item in modal_fields(modal))
+    names = " ".join(f"{field_word(item)}=…" for item in modal_fields(modal))
     lines.append(f"  → fill {names}")
     return lines
 
 
-def _field_word(item: dict[str, Any]) -> str:
+def field_word(item: dict[str, Any]) -> str:
+    """What to type for a field in `fill`: its id when the bot gave it a readable one (`email`), else its label;
+    discord.py makes up 32 hex digits for an input without an id."""
+    custom_id = str(item.get("custom_id", ""))
+    if re.fullmatch(r"[a-z][a-z0-9_]{0,30}", custom_id) and not re.fullmatch(r"[0-9a-f]{32}", custom_id):
+        return custom_id
     label = str(item["label"])
-    return f'"{label}"' if " " in label else label
+    return f'"{label}"' if " " in label or "'" in label else label
 
 
 def _indent(text: str, prefix: str = "  ") -> list[str]:

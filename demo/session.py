@@ -31,7 +31,7 @@ from simulators.discord.world import GENERAL, GUILD, DemoMember
 # demo panel on loopback answers in milliseconds, so 10 s of "thinking" means something is wrong.
 ANSWER_WINDOW = 3.0
 THINKING_LIMIT = 10.0
-QUIET = 0.25  # an answer is complete once nothing changed for this long (follow-ups, DMs, audit posts)
+QUIET = 0.15  # an answer is complete once nothing changed for this long (follow-ups, DMs, audit posts)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ roles, channels and members.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from simulators.discord.models import FakeGuild
+from simulators.discord.models import FakeGuild, snowflake_at
 from simulators.discord.server import DiscordStandIn
 
 TOKEN = "demo-bot-token"
@@ -32,10 +33,13 @@ class DemoMember:
     id: int
 
 
+# Ids made at a plausible moment: Discord encodes an account's creation time in its id, and the bot shows it
+# (link requests) and may refuse young accounts (MIN_ACCOUNT_AGE_DAYS).
+_JOINED_DISCORD = datetime(2021, 3, 14, 12, 0, tzinfo=UTC)
 MEMBERS = (
-    DemoMember("admin", "alice", 7_200_000_000_000_000_100),
-    DemoMember("staff", "sam", 7_200_000_000_000_000_101),
-    DemoMember("member", "bob", 7_200_000_000_000_000_102),
+    DemoMember("admin", "alice", snowflake_at(_JOINED_DISCORD, 1)),
+    DemoMember("staff", "sam", snowflake_at(_JOINED_DISCORD, 2)),
+    DemoMember("member", "bob", snowflake_at(_JOINED_DISCORD, 3)),
 )
 
 
