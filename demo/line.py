@@ -44,6 +44,10 @@ class LineError(ValueError):
     """A line the demo cannot act on; `str()` is the sentence shown at the prompt."""
 
 
+class _NotHere(ValueError):
+    """A member, role or channel the demo server does not have; `str()` says which ones it has."""
+
+
 @dataclass(frozen=True)
 class SlashCommand:
     """`/path options…`, with the options already of the registered types (members as ids)."""
@@ -194,9 +198,10 @@ def convert(option: dict[str, Any], value: str, guild: FakeGuild) -> Any:
             return _named_id(value, {r.id: r.name for r in guild.roles.values()}, "role")
         if kind == CHANNEL:
             return _named_id(value.lstrip("#"), {c.id: c.name for c in guild.channels.values()}, "channel")
-    except ValueError as exc:
-        detail = f" ({exc})" if str(exc) else ""
-        raise LineError(f"Option {name!r} takes {_TYPE_NAMES.get(kind, 'a value')}, not {value!r}{detail}.") from None
+    except _NotHere as exc:
+        raise LineError(f"Option {name!r} takes {_TYPE_NAMES.get(kind, 'a value')}, not {value!r} ({exc}).") from None
+    except ValueError:
+        raise LineError(f"Option {name!r} takes {_TYPE_NAMES.get(kind, 'a value')}, not {value!r}.") from None
     choices = option.get("choices")
     if choices:
         for choice in choices:
@@ -216,7 +221,7 @@ def _member_id(value: str, guild: FakeGuild) -> int:
 def _member_or_role_id(value: str, guild: FakeGuild) -> int:
     try:
         return _member_id(value, guild)
-    except ValueError:
+    except _NotHere:
         return _named_id(value, {r.id: r.name for r in guild.roles.values()}, "member or role")
 
 
@@ -229,4 +234,4 @@ def _named_id(value: str, names: dict[int, str], what: str) -> int:
     for item_id, item_name in names.items():
         if item_name.casefold() == value.casefold():
             return item_id
-    raise ValueError(f"this server has no {what} {value!r}; it has {', '.join(sorted(set(names.values())))}")
+    raise _NotHere(f"this server has no {what} {value!r}; it has {', '.join(sorted(set(names.values())))}")
