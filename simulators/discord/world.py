@@ -6,6 +6,7 @@ roles, channels and members.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,3 +73,26 @@ def bot_settings(standin: DiscordStandIn) -> dict[str, Any]:
         "link_requests_channel_id": LINK_REQUESTS,
         "linked_role_id": LINKED_ROLE,
     }
+
+
+async def serve(host: str, port: int) -> None:
+    """`python -m simulators discord`: the stand-in with the demo server, until cancelled, after printing the
+    `.env` lines that point a bot at it (run the bot with them, then drive it from tests or `send_raw`)."""
+    standin = DiscordStandIn(token=TOKEN)
+    await standin.start(host, port)
+    try:
+        seed_demo_guild(standin)
+        settings = bot_settings(standin)
+        print(f"Discord stand-in on {standin.api_base.removesuffix('/api/v10')} with the server 'Panel Desk demo'")
+        print("Settings: " + " ".join(f"{name.upper()}={_env_value(value)}" for name, value in settings.items()))
+        for member in MEMBERS:
+            print(f"Member {member.name} ({member.role}): id {member.id}")
+        print("Press Ctrl-C to stop.", flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await standin.close()
+
+
+def _env_value(value: Any) -> str:
+    """As `.env` takes it: id lists as JSON (`[1, 2]` without spaces, so the line splits on spaces)."""
+    return "[" + ",".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
