@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
 
 import discord
@@ -24,6 +25,9 @@ def run_demo(script: str | None) -> int:
     # Warnings only: discord.py's INFO lines about connecting would bury the prompt.
     discord.utils.setup_logging(level=logging.WARNING, root=True)
     logging.getLogger("discord.client").addFilter(_NoVoiceNotice())
+    if script is not None and not Path(script).is_file():
+        print(f"There is no script file {script}.", file=sys.stderr)
+        return 2
     try:
         if script is not None:
             return asyncio.run(run_script(Path(script)))

@@ -179,6 +179,7 @@ class DemoSession:
             await record.wait_for(1, ANSWER_WINDOW)
         except TimeoutError:
             self._print_changes(before)
+            self._new_errors()
             return self._problem(f"The bot did not answer within {ANSWER_WINDOW:g} s.")
         started = time.perf_counter()
         last, quiet_since = self._signature(), time.perf_counter()
@@ -199,9 +200,8 @@ class DemoSession:
             self._print(modal_lines(next(r.modal for r in reversed(record.responses) if r.kind == "modal")))
         self._print_changes(before)
         errors = self._new_errors()
-        if record.rejected or errors:
-            rejected = [f"{e.status} {e.body}" for e in record.rejected] if record.rejected else []
-            return self._problem("Discord (the stand-in) refused what the bot sent: " + "; ".join(rejected + errors))
+        if errors:  # every refusal, this interaction's own included, is in the stand-in's `errors_returned`
+            return self._problem("Discord (the stand-in) refused what the bot sent: " + "; ".join(errors))
         return Outcome()
 
     def _problem(self, sentence: str) -> Outcome:
@@ -263,7 +263,7 @@ class DemoSession:
 
     def _new_errors(self) -> list[str]:
         d, (errors, internal, unhandled) = self.discord, self._errors
-        found = [f"{e.status} {e.body}" for e in d.errors_returned[errors:]]
+        found = [f"{e.status} {e.body} to {e.method} {e.path}" for e in d.errors_returned[errors:]]
         found += [text.strip().splitlines()[-1] for text in d.internal_errors[internal:]]
         found += [f"unhandled {method} {path}" for method, path in d.unhandled_requests[unhandled:]]
         self._errors = self._error_count()
