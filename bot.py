@@ -524,9 +524,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="PATH",
         help="copy the database (DATABASE_PATH) to PATH, safely while the bot runs, then exit",
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="try the bot with nothing configured: local panels, a local Discord stand-in and a prompt",
+    )
+    parser.add_argument(
+        "--script", metavar="FILE", help="with --demo: type the lines of FILE instead; exit 1 if one got no answer"
+    )
     args = parser.parse_args(argv)
+    if args.script and not args.demo:
+        parser.error("--script goes with --demo")
     if args.backup:
         return run_backup(args.backup)
+    if args.demo:
+        from demo.run import run_demo  # only the demo needs the simulators
+
+        return run_demo(args.script)
     try:
         settings = load_settings()
     except SettingsProblem as problem:

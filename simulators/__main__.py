@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from simulators import calagopus, convoy, ctrlpanel, pterodactyl, pterodactyl_legacy
+from simulators.discord import world as discord_world
 from simulators.loopback import add_common_options
 
 Serve = Callable[[argparse.Namespace], Coroutine[Any, Any, None]]
@@ -45,6 +46,14 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--version", default="1.2", help="0.9, 1.0, 1.1 or 1.2 (a patch may follow, e.g. 1.0.2)")
         if kind in ("pterodactyl", "pelican"):
             sub.set_defaults(flavor=kind)
+    discord = kinds.add_parser(
+        "discord",
+        help="Discord stand-in (REST and gateway) with the demo server",
+        description="Serve the Discord stand-in with the demo server (roles, channels, three members).",
+        formatter_class=_Defaults,
+    )
+    discord.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback unless you mean it)")
+    discord.add_argument("--port", type=int, default=8090, help="port to listen on (0: any free port)")
     return top
 
 
@@ -54,6 +63,9 @@ class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.kind == "discord":
+        run(discord_world.serve(args.host, args.port))
+        return 0
     serve = KINDS[args.kind][3]
     run(serve(args))
     return 0
