@@ -17,6 +17,7 @@ from storage.notifications import (
     NotificationPrefs,
     NotificationStore,
     OutboxItem,
+    OutboxSummary,
 )
 from storage.state import BotState
 
@@ -40,6 +41,7 @@ __all__ = [
     "NotificationPrefs",
     "NotificationStore",
     "OutboxItem",
+    "OutboxSummary",
     "PastLink",
     "ProofFailures",
     "Reading",
