@@ -102,6 +102,10 @@ class Notifications(
         if any(client.supports(Capability.CREDITS) for client in self.bot.panels.values()):
             self._tasks.append(asyncio.create_task(self._watch_forever(), name="credit-watcher"))
 
+    def watched_panels(self) -> list[str]:
+        """The panels the credit watcher sweeps: those with credits."""
+        return [name for name, client in self.bot.panels.items() if client.supports(Capability.CREDITS)]
+
     async def cog_unload(self) -> None:
         for task in self._tasks:
             task.cancel()
