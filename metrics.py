@@ -163,8 +163,12 @@ class BotMetrics:
     def interaction_received(self, interaction: discord.Interaction[Any]) -> None:
         command = ""
         if interaction.type in (discord.InteractionType.application_command, discord.InteractionType.autocomplete):
-            # Only commands the tree knows resolve, so the label stays one of our own command names.
-            found = interaction.command
+            # Only commands the tree knows resolve, so the label stays one of our own command names. discord.py
+            # resolves it from the raw data, which a hostile or broken payload can leave unreadable.
+            try:
+                found = interaction.command
+            except (AttributeError, KeyError, TypeError, ValueError):
+                found = None
             command = found.qualified_name if found is not None else "unknown"
         self.interactions.labels(interaction.type.name, command).inc()
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 import pytest
@@ -16,6 +16,9 @@ from simulators.ctrlpanel import CtrlPanelSimulator
 from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import MEMBER, Desk, billing
 from web_server import WebServer, WebServerError
+
+if TYPE_CHECKING:
+    from cogs.notifications import Notifications
 
 
 async def fetch(desk: Desk, path: str) -> tuple[int, str]:
@@ -122,7 +125,7 @@ async def test_panel_status_and_metrics_show_the_watcher_and_the_outbox(
     tmp_path: Path, ctrlpanel: CtrlPanelSimulator, desk_with: DeskFactory
 ) -> None:
     desk = await desk_with(http_port=0, panels={"billing": {**billing(ctrlpanel), "rate_limit": 100_000}})
-    notices = desk.bot.get_cog("Notifications")
+    notices = cast("Notifications", desk.bot.get_cog("Notifications"))
     customer = ctrlpanel.add_user(name="customer", email="customer@example.com", credits=100, discord_id=MEMBER)
     linked = await desk.reply("link", by=MEMBER, panel="billing")
     assert "you connected this Discord account on the panel" in linked.content, linked.content
