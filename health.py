@@ -8,6 +8,7 @@ says whether the bot can do its work right now, naming each failing part, so tha
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -19,6 +20,8 @@ from storage import StorageError
 
 if TYPE_CHECKING:
     from bot import PanelDesk
+
+log = logging.getLogger(__name__)
 
 # Probes time out after a few seconds: each check answers well within that, or says why not.
 DATABASE_WAIT = 3.0
@@ -83,13 +86,20 @@ class Health:
             probe = self._first_contacts.get(name)
             if probe is None:
                 probe = self._first_contacts[name] = asyncio.create_task(client.check(), name=f"first-contact-{name}")
-                probe.add_done_callback(lambda _: self._first_contacts.pop(name, None))
+                probe.add_done_callback(lambda done: self._forget_probe(name, done))
             await asyncio.wait([probe], timeout=FIRST_CONTACT_WAIT)
         if contact.ok is None:
             return f"Panel {name!r} has not answered the bot yet."
         if not contact.ok:
             return f"Panel {name!r} failed the last time the bot asked: {contact.problem}"
         return None
+
+    def _forget_probe(self, name: str, probe: asyncio.Task[HealthReport]) -> None:
+        """Let the next /readyz ask again if this one left the panel's state unknown; `check` reports failures in
+        its result, so an exception here is a bug, and is logged rather than left unretrieved."""
+        self._first_contacts.pop(name, None)
+        if not probe.cancelled() and (error := probe.exception()) is not None:
+            log.error("first contact with panel %r failed unexpectedly", name, exc_info=error)
 
     async def close(self) -> None:
         probes = list(self._first_contacts.values())
