@@ -28,8 +28,10 @@ from cogs.common.pager import OpenLists
 from cogs.common.text import NO_MENTIONS
 from cogs.notifications import Notifications
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
+from health import Health
 from log_format import GatewayOutages, setup_logging
 from log_hygiene import protect_logs
+from metrics import BotMetrics
 from panel_api import Capability, PanelClient, PanelRegistry, create_client
 from settings import Settings, SettingsProblem, database_path_setting, load_settings, settings_warnings
 from storage import (
@@ -45,6 +47,7 @@ from storage import (
     backup_database,
 )
 from version import __version__
+from web_server import WebServer, WebServerError
 
 log = logging.getLogger("panel_desk")
 
@@ -74,6 +77,9 @@ class PanelDesk(commands.Bot):
     link_requests: LinkRequests
     proof_failures: ProofFailures
     open_lists: OpenLists
+    metrics: BotMetrics
+    health: Health
+    web: WebServer | None
 
     def __init__(self, settings: Settings, panels: PanelRegistry, database: Database) -> None:
         # Panel Desk never joins voice: discord.py's two WARNINGs at every start that voice libraries are missing
@@ -102,6 +108,12 @@ class PanelDesk(commands.Bot):
         self.link_requests = LinkRequests(database)
         self.proof_failures = ProofFailures(database)
         self.open_lists = OpenLists()
+        self.metrics = BotMetrics()
+        for name, client in panels.items():
+            client.transport.observer = self.metrics.panel_observer(name)
+        self.health = Health(self)
+        # Off unless HTTP_PORT is set; later features add their routes to it before `setup_hook` starts it.
+        self.web = WebServer(settings.http_host, settings.http_port) if settings.http_port is not None else None
         self._fallbacks: set[asyncio.Task[None]] = set()
         # Set by `stop`: from then on interactions are answered with `STOPPING_ANSWER` instead of run.
         self.stopping = False
@@ -112,6 +124,9 @@ class PanelDesk(commands.Bot):
         self._gate_interactions()
 
     async def setup_hook(self) -> None:
+        if self.web is not None:  # first, so that liveness answers while the commands sync
+            self.web.add_routes(self.health.routes())
+            await self.web.start()
         await self.sync_commands()
         self.started.set()
 
@@ -212,6 +227,7 @@ class PanelDesk(commands.Bot):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Buttons and forms nothing answers any more (made before a restart, or long expired) still get a
         sentence: discord.py drops them silently, and Discord would show the member "This interaction failed"."""
+        self.metrics.interaction_received(interaction)
         if interaction.type in (discord.InteractionType.component, discord.InteractionType.modal_submit):
             task = asyncio.create_task(answer_if_forgotten(interaction))
             self._fallbacks.add(task)
@@ -224,6 +240,9 @@ class PanelDesk(commands.Bot):
         try:
             await super().close()
         finally:
+            await self.health.close()
+            if self.web is not None:
+                await self.web.close()
             await self.panels.close()
             await self.db.close()
 
@@ -563,6 +582,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DiscordUnreachable as exc:
         print(exc, file=sys.stderr)
         return 1
+    except WebServerError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     return 0

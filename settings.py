@@ -100,6 +100,11 @@ HINTS: dict[str, str] = {
     "database_path": "a file path for the SQLite database, e.g. data/panel-desk.sqlite3",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_format": "text or json",
+    "http_host": (
+        "the address the health and metrics server listens on, e.g. 127.0.0.1 (the default, this machine only) or "
+        "0.0.0.0 (every interface, e.g. inside a container)"
+    ),
+    "http_port": "a free TCP port such as 8080 for /healthz, /readyz and /metrics, or leave it empty for none",
     "link_requests_channel_id": "the id of a staff-only text channel, or leave it empty",
     "link_cooldown_hours": "the hours between an unlink and the next link, e.g. 24 (the default), or 0 for none",
     "min_account_age_days": "the youngest Discord account age allowed to link, in days, e.g. 7, or 0 for any",
@@ -300,6 +305,17 @@ def _discord_gateway_url(value: str) -> str:
     return _endpoint_url(value, ("ws", "wss"))
 
 
+def _http_host(value: str) -> str:
+    """A bare host name or IP address: "http://…" or "host:port" would only fail when the server binds, after the
+    bot is already logged in, with an error that names neither the setting nor the fix."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if "/" in value or any(c.isspace() for c in value) or (value.count(":") == 1):
+        raise ValueError("must be a bare host name or IP address, without http:// or a port (the port is HTTP_PORT)")
+    return value
+
+
 def _non_empty_secret(value: SecretStr) -> SecretStr:
     if not value.get_secret_value().strip():
         raise ValueError("must not be empty")
@@ -387,6 +403,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # text: one readable line a record (coloured only on a terminal); json: one JSON object a line, for Loki/ELK.
     log_format: Literal["text", "json"] = "text"
+    # The bot's small web server (/healthz, /readyz, /metrics; later the panels' webhooks). Loopback by default:
+    # /metrics names panels and counts, which are nobody's business outside the host. Empty port: no server; 0: a
+    # free port the system picks, logged at start (what the tests use, so that parallel runs never collide).
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=0, le=65535)
 
     # --- self-service linking ---
     # Where "Ask staff" link requests are posted with Approve/Deny buttons; empty hides that option.
@@ -458,6 +479,7 @@ class Settings(BaseSettings):
     _api_base = field_validator("discord_api_base")(_discord_api_base)
     _gateway = field_validator("discord_gateway_url")(_discord_gateway_url)
     _name = field_validator("panel_name")(_panel_name)
+    _http_host = field_validator("http_host")(_http_host)
 
     _key_fits_kind = field_validator("panel_api_key")(_key_fits("panel_kind", in_panels=False))
     _options_fit_kind = field_validator("panel_options")(_options_fit("panel_kind"))

@@ -57,6 +57,15 @@ class SweepReport:
     users_seen: set[str] = field(default_factory=set, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class FinishedSweep:
+    """The watcher's last sweep of one panel, for `/panel status` and the metrics."""
+
+    finished_at: float  # time.time()
+    seconds: float
+    error: str | None
+
+
 class Notifications(
     commands.GroupCog,
     group_name="notifications",
@@ -87,6 +96,8 @@ class Notifications(
         # Set when the bot stops: the sender ends after the notice it is sending, the watcher after the page (or
         # account) it is recording, so a stop never cuts either between a write and what it accounts for.
         self._stop = asyncio.Event()
+        # The watcher's last sweep of each panel, for `/panel status` (the metrics are told as well).
+        self.last_sweeps: dict[str, FinishedSweep] = {}
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -119,6 +130,10 @@ class Notifications(
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+    def watched_panels(self) -> list[str]:
+        """The panels the credit watcher sweeps: those with credits."""
+        return [name for name, client in self.bot.panels.items() if client.supports(Capability.CREDITS)]
 
     async def cog_unload(self) -> None:
         for task in self._tasks:
@@ -177,6 +192,7 @@ class Notifications(
             announce=settings.topup_announce_channel_id is not None,
         )
         if queued:
+            self.bot.metrics.notices_were_queued(queued)
             self.wakeup.set()
         return queued
 
@@ -225,6 +241,7 @@ class Notifications(
         """Compare every linked account's balance with the ledger, by whichever reading costs fewer requests."""
         report = SweepReport(panel_name)
         sent_before = client.transport.requests_sent
+        started = time.perf_counter()
         try:
             links = {link.panel_user_id: link for link in await self.bot.links.all_for_panel(panel_name)}
             report.linked = len(links)
@@ -251,6 +268,9 @@ class Notifications(
             report.error = "unexpected"
             log.exception("credit sweep of %s failed", panel_name)
         report.requests = client.transport.requests_sent - sent_before
+        finished = FinishedSweep(time.time(), time.perf_counter() - started, report.error)
+        self.last_sweeps[panel_name] = finished
+        self.bot.metrics.sweep_finished("credits", panel_name, finished)
         return report
 
     async def _sweep_pages(
@@ -378,6 +398,7 @@ class Notifications(
             fallback = self.bot.settings.notice_fallback_channel_id
             if fallback is None:
                 await store.mark_dropped(item.id, "the member's DMs are closed and no fallback channel is set")
+                self.bot.metrics.notice_dropped(item)
                 await self._audit_drop(item, "DMs closed, no fallback channel")
                 return True
             try:
@@ -387,12 +408,14 @@ class Notifications(
                 return False
         except discord.NotFound:
             await store.mark_dropped(item.id, "unknown Discord user")
+            self.bot.metrics.notice_dropped(item)
             await self._audit_drop(item, "unknown Discord user")
             return True
         except discord.HTTPException as exc:
             await self._failed(item, exc)
             return False
         await store.mark_sent(item.id, message.id)
+        self.bot.metrics.notice_sent(item)
         return True
 
     async def _dm(self, item: OutboxItem, embed: discord.Embed) -> discord.Message:
@@ -415,6 +438,7 @@ class Notifications(
     async def _failed(self, item: OutboxItem, error: Exception) -> None:
         retry_in = min(self.retry_first * 2**item.attempts, self.retry_longest)
         await self.bot.notifications.mark_failed(item.id, f"{type(error).__name__}: {error}", retry_in=retry_in)
+        self.bot.metrics.notice_failed(item, given_up=item.attempts + 1 >= MAX_ATTEMPTS)
         if item.attempts + 1 >= MAX_ATTEMPTS:
             await self._audit_drop(item, f"gave up after {MAX_ATTEMPTS} attempts: {error}")
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from panel_api.contact import PanelContact
+from storage import OutboxSummary
+
 from .common.checks import Access, require
 from .common.text import NO_MENTIONS, safe
+from .notifications import MAX_ATTEMPTS, FinishedSweep, Notifications
 
 if TYPE_CHECKING:
     from bot import PanelDesk
@@ -28,17 +33,29 @@ class Panels(commands.GroupCog, group_name="panel", group_description="The game 
     async def status(self, interaction: discord.Interaction[PanelDesk]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         panels = list(self.bot.panels.items())
+        # Read before this command's own check replaces it: an outage between commands shows here.
+        contacts = [contact_line(client.transport.contact) for _, client in panels]
         reports = await asyncio.gather(*(client.check() for _, client in panels))
         embed = discord.Embed(title="Panels", colour=discord.Colour.blurple())
-        for (name, client), report in zip(panels, reports, strict=True):
+        for (name, client), report, contact in zip(panels, reports, contacts, strict=True):
             mark = "✅" if report.ok else "⚠️"
             default = " (default)" if name == self.bot.panels.default_name else ""
             features = ", ".join(sorted(c.value.replace("_", " ") for c in client.capabilities)) or "users only"
             embed.add_field(
                 name=f"{mark} {name}{default}: {client.display_name}",
-                value=f"{safe(report.detail, limit=400)}\nFeatures: {features}",
+                value=f"{safe(report.detail, limit=400)}\n{contact}\nFeatures: {features}",
                 inline=False,
             )
+        cog = self.bot.get_cog("Notifications")
+        if cog is not None:
+            # Not isinstance: discord.py loads each extension as a module object of its own, so the cog's class is
+            # not the one imported here.
+            notices = cast("Notifications", cog)
+            outbox = await self.bot.notifications.outbox_summary(max_attempts=MAX_ATTEMPTS)
+            lines = [outbox_line(outbox, MAX_ATTEMPTS)]
+            watched = [name for name, client in panels if name in notices.watched_panels()]
+            lines += [sweep_line(name, notices.last_sweeps.get(name)) for name in watched]
+            embed.add_field(name="Notices", value="\n".join(lines), inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="sync", description="Register the bot's slash commands with Discord again")
@@ -47,6 +64,39 @@ class Panels(commands.GroupCog, group_name="panel", group_description="The game 
         await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.bot.sync_commands(force=True)
         await interaction.followup.send(f"Registered {count} commands with Discord.", ephemeral=True)
+
+
+def contact_line(contact: PanelContact) -> str:
+    """The panel's state before this check, as the transport last saw it."""
+    if contact.ok is None or contact.last_contact is None:
+        return "Before this check: not asked since the bot started."
+    if contact.ok:
+        return f"Before this check: answered {_ago(contact.last_contact)}."
+    since = contact.failing_since or contact.last_contact
+    return f"Before this check: failing since {_ago(since)}: {safe(contact.problem or 'no answer', limit=300)}"
+
+
+def outbox_line(outbox: OutboxSummary, max_attempts: int) -> str:
+    if outbox.waiting:
+        assert outbox.oldest_waiting is not None
+        oldest = discord.utils.format_dt(outbox.oldest_waiting, "R")
+        text = f"Outbox: {outbox.waiting} waiting, the oldest queued {oldest}"
+    else:
+        text = "Outbox: nothing waiting"
+    if outbox.given_up:
+        text += f"; {outbox.given_up} given up after {max_attempts} tries (see /audit recent)"
+    return text + "."
+
+
+def sweep_line(panel: str, sweep: FinishedSweep | None) -> str:
+    if sweep is None:
+        return f"Credit watcher on {panel}: not swept yet."
+    outcome = f", stopped: {safe(sweep.error, limit=200)}" if sweep.error else ""
+    return f"Credit watcher on {panel}: last sweep {_ago(sweep.finished_at)}, took {sweep.seconds:.1f} s{outcome}."
+
+
+def _ago(moment: float) -> str:
+    return discord.utils.format_dt(datetime.fromtimestamp(moment, UTC), "R")
 
 
 async def setup(bot: PanelDesk) -> None:

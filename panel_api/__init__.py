@@ -29,7 +29,7 @@ from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, User
 from .pterodactyl import PelicanClient, PterodactylClient
 from .pterodactyl_legacy import LegacyPterodactylClient
 from .registry import PanelRegistry
-from .transport import TransportOptions
+from .transport import RetryReason, TransportObserver, TransportOptions
 
 CLIENTS: dict[PanelKind, type[PanelClient]] = {
     PanelKind.PTERODACTYL: PterodactylClient,
@@ -98,6 +98,8 @@ __all__ = [
     "PelicanClient",
     "PterodactylClient",
     "RateLimited",
+    "RetryReason",
+    "TransportObserver",
     "TransportOptions",
     "Unauthorized",
     "UserChanges",

@@ -32,8 +32,9 @@ class PanelContact:
     def failed(self, problem: str) -> None:
         now = time.time()
         if self.ok is not False:
-            log.warning("%s is failing: %s", _capitalised(self.label), problem)
             self.failing_since = now
+            if self.ok is True:  # the first contact's failure is the start-up probe's to report, with what to do
+                log.warning("%s is failing: %s", _capitalised(self.label), problem)
         self.ok, self.problem, self.last_contact = False, problem, now
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -148,6 +148,29 @@ class Response:
         return self._json if self.parses() else None
 
 
+RetryReason = Literal["connection refused", "connection failed", "timed out", "server error", "not json"]
+
+
+class TransportObserver:
+    """What a transport tells whoever watches it (the bot's metrics), so that this package needs no metrics library.
+
+    Every method does nothing here; the bot subclasses it. They are called inline on the request path, so they must
+    be quick and must not raise.
+    """
+
+    def request_done(self, method: str, status: int | None, seconds: float) -> None:
+        """One request was answered with `status` (None: no answer: refused, timed out, cut) after `seconds`."""
+
+    def rate_limited(self) -> None:
+        """The panel answered 429 (whether it was waited out or not)."""
+
+    def retried(self, reason: RetryReason) -> None:
+        """A request is about to be sent again after a failure (a 429 waited out counts under `rate_limited`)."""
+
+    def limiter_waited(self, seconds: float) -> None:
+        """A request waited `seconds` for the client-side rate limit (or a pause the panel asked for) before going."""
+
+
 class SlidingWindowLimiter:
     """At most `limit` acquisitions in any `window` seconds; waiters are served in arrival order."""
 
@@ -237,6 +260,7 @@ class Transport:
         # Called after every request that may have changed something on the panel (the client forgets cached
         # searches then).
         self.on_change: Callable[[], None] | None = None
+        self.observer = TransportObserver()
 
     def _session_or_new(self) -> aiohttp.ClientSession:
         if self._session is None or (self._owns_session and self._session.closed):
@@ -350,12 +374,14 @@ class Transport:
                 response = await self._send_once(method, url, headers, body, best_effort=best_effort)
             except aiohttp.ClientConnectorError as exc:
                 if attempt <= retries:
+                    self.observer.retried("connection refused")
                     await self._backoff(attempt, f"connection refused ({type(exc).__name__})", method, path)
                     continue
                 raise PanelUnavailable(f"Could not connect to {self._label}.") from None
             except (TimeoutError, aiohttp.ClientError) as exc:
                 reason = "timed out" if isinstance(exc, TimeoutError) else f"connection failed ({type(exc).__name__})"
                 if idempotent and attempt <= retries:
+                    self.observer.retried("timed out" if isinstance(exc, TimeoutError) else "connection failed")
                     await self._backoff(attempt, reason, method, path)
                     continue
                 raise PanelUnavailable(self._failure_text(reason, idempotent)) from None
@@ -364,6 +390,7 @@ class Transport:
             response.read = read
 
             if response.status == 429:
+                self.observer.rate_limited()
                 hint = self._retry_after(response)
                 # No hint (CtrlPanel 1.0.3+ answers with a bare HTML page): wait 1, 2, 4 s; giving up, the honest
                 # "try again" is the panel's whole window.
@@ -392,6 +419,7 @@ class Transport:
                         status=response.status,
                     )
                 if idempotent and attempt <= retries:
+                    self.observer.retried("server error")
                     await self._backoff(attempt, f"HTTP {response.status}", method, path, hint or 0.0)
                     continue
                 raise PanelUnavailable(
@@ -402,6 +430,7 @@ class Transport:
             if read and 200 <= response.status < 300 and not response.parses_as_answer():
                 only_web_pages = only_web_pages and response.is_web_page
                 if attempt <= retries:
+                    self.observer.retried("not json")
                     await self._backoff(attempt, f"HTTP {response.status} that is not JSON", method, path)
                     continue
                 response.only_web_pages = only_web_pages
@@ -458,16 +487,25 @@ class Transport:
             self.limiter.take()
             self._best_effort_in_flight += 1
         else:
+            queued = time.perf_counter()
             await self.limiter.acquire()
+            waited = time.perf_counter() - queued
+            if waited > 0.001:  # a free limiter still takes a lock: only real waits count
+                self.observer.limiter_waited(waited)
         try:
             async with self._concurrency:
                 started = time.perf_counter()
                 self.requests_sent += 1
                 session = self._session_or_new()
-                async with session.request(
-                    method, url, headers=headers, data=body or None, allow_redirects=False, timeout=self._timeout
-                ) as resp:
-                    payload = await resp.read()
+                try:
+                    async with session.request(
+                        method, url, headers=headers, data=body or None, allow_redirects=False, timeout=self._timeout
+                    ) as resp:
+                        payload = await resp.read()
+                except (TimeoutError, aiohttp.ClientError):
+                    self.observer.request_done(method.upper(), None, time.perf_counter() - started)
+                    raise
+                self.observer.request_done(method.upper(), resp.status, time.perf_counter() - started)
                 log.debug(
                     "%s %s %s -> %s in %.0f ms",
                     self._label,

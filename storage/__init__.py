@@ -17,6 +17,7 @@ from storage.notifications import (
     NotificationPrefs,
     NotificationStore,
     OutboxItem,
+    OutboxSummary,
 )
 from storage.state import BotState
 
@@ -41,6 +42,7 @@ __all__ = [
     "NotificationPrefs",
     "NotificationStore",
     "OutboxItem",
+    "OutboxSummary",
     "PastLink",
     "ProofFailures",
     "Reading",

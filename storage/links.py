@@ -132,6 +132,11 @@ class LinkStore:
         row = await self._db.fetch_one("SELECT count(*) FROM links WHERE panel = ?", (panel,))
         return row[0] if row is not None else 0
 
+    async def count_by_panel(self) -> dict[str, int]:
+        """How many members are linked on each panel that has links, in one query (for the metrics)."""
+        rows = await self._db.fetch_all("SELECT panel, count(*) AS links FROM links GROUP BY panel")
+        return {row["panel"]: row["links"] for row in rows}
+
     async def unlink_member(self, panel: str, discord_id: int, *, reason: str) -> Link | None:
         """End the member's link on the panel, keeping it in the history; None when there was none."""
         return await self._unlink(panel, "discord_id", discord_id, reason)

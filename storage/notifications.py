@@ -74,6 +74,15 @@ class OutboxItem:
     message_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    """How far the notice sender is behind: for `/panel status` and the metrics."""
+
+    waiting: int  # unsent notices the sender will still try
+    oldest_waiting: datetime | None  # when the oldest of them was queued
+    given_up: int  # unsent notices tried `max_attempts` times, kept for staff to see
+
+
 class NotificationStore:
     """Named queries on `credit_balances`, `notification_prefs` and `outbox`."""
 
@@ -184,6 +193,21 @@ class NotificationStore:
             (max_attempts, max_attempts, self._db.timestamp(), limit),
         )
         return [_outbox_item(row) for row in rows]
+
+    async def outbox_summary(self, *, max_attempts: int) -> OutboxSummary:
+        """The outbox's depth and its oldest waiting notice, in one query over the unsent rows only (CASE rather
+        than FILTER, which needs SQLite 3.30)."""
+        row = await self._db.fetch_one(
+            "SELECT coalesce(sum(CASE WHEN attempts < ? THEN 1 ELSE 0 END), 0) AS waiting, "
+            "min(CASE WHEN attempts < ? THEN created_at END) AS oldest, "
+            "coalesce(sum(CASE WHEN attempts >= ? THEN 1 ELSE 0 END), 0) AS given_up "
+            "FROM outbox WHERE sent_at IS NULL",
+            (max_attempts, max_attempts, max_attempts),
+        )
+        if row is None:
+            return OutboxSummary(0, None, 0)
+        oldest = from_timestamp(row["oldest"]) if row["oldest"] is not None else None
+        return OutboxSummary(row["waiting"], oldest, row["given_up"])
 
     async def get(self, item_id: int) -> OutboxItem | None:
         row = await self._db.fetch_one("SELECT * FROM outbox WHERE id = ?", (item_id,))

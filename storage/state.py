@@ -21,3 +21,11 @@ class BotState:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             (key, value, self._db.timestamp()),
         )
+
+    async def prove_writable(self) -> None:
+        """Write and commit one row, raising StorageError when the database cannot take writes.
+
+        For `/readyz`: a read succeeds on a full disk, a read-only mount or a file another process holds locked, and
+        each of those stops links and notices; only a committed write shows that they would be kept.
+        """
+        await self.set("health_checked_at", self._db.timestamp())

@@ -188,6 +188,15 @@ def test_the_demo_profile_starts_a_panel_simulator_from_the_same_image() -> None
 # --- pyproject, LICENSE, CI ------------------------------------------------------------------------------------
 
 
+def test_every_top_level_module_is_packaged_and_type_checked() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    modules = {path.stem for path in ROOT.glob("*.py")}
+    assert modules <= set(config["tool"]["setuptools"]["py-modules"]), "a module the wheel would leave out"
+    assert {f"{name}.py" for name in modules} <= set(config["tool"]["mypy"]["files"]), "a module mypy skips"
+
+
 def test_pyproject_declares_requirements_txt_pins() -> None:
     import tomllib
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cogs.notifications import MAX_ATTEMPTS, Notifications
+from metrics import BotMetrics
 from simulators import ctrlpanel
 from simulators.loopback import welcome_of
 
@@ -32,3 +33,11 @@ async def test_which_user_the_ctrlpanel_simulator_links_to_discord(capsys: pytes
     name, user_id, snowflake = shown.groups()
     assert ctrlpanel.CtrlPanelSimulator().admin.id == 1
     assert f"links {name} (id {user_id}; id 1 is the admin) to the Discord account {snowflake}" in README
+
+
+def test_every_metric_is_listed_in_the_readme() -> None:
+    families = list(BotMetrics().registry.collect())
+    assert len(families) > 20
+    for family in families:
+        name = f"{family.name}_total" if family.type == "counter" else family.name
+        assert f"| `{name}` |" in README, f"{name} is not in the README's table of metrics"

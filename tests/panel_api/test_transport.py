@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 import pytest
 
 from panel_api import NewUser, PanelUnavailable, UserChanges, create_client
-from panel_api.transport import TransportOptions
+from panel_api.transport import RetryReason, TransportObserver, TransportOptions
 from simulators.pterodactyl import PterodactylSimulator
 from tests.conftest import FAST
 
@@ -149,3 +150,61 @@ async def test_a_change_answered_with_a_cut_short_body_is_not_sent_again(pteroda
             await client.update_user(str(member.id), UserChanges(email="new@example.com"))
     assert "sending it again is safe" in str(unreadable.value)
     assert [r.method for r in pterodactyl.requests] == ["GET", "PATCH"]
+
+
+class RecordingObserver(TransportObserver):
+    """What the bot's metrics would be told, kept as a list of calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def request_done(self, method: str, status: int | None, seconds: float) -> None:
+        assert seconds >= 0
+        self.calls.append(("done", (method, status)))
+
+    def rate_limited(self) -> None:
+        self.calls.append(("429", None))
+
+    def retried(self, reason: RetryReason) -> None:
+        self.calls.append(("retry", reason))
+
+    def limiter_waited(self, seconds: float) -> None:
+        self.calls.append(("waited", round(seconds, 1)))
+
+
+async def test_the_observer_hears_each_answer_retry_and_429() -> None:
+    options: dict[str, Any] = {**FAST, "rate_limit": 1000}
+    async with (
+        PterodactylSimulator(rate_limit=2, rate_window=0.3) as sim,
+        create_client("pterodactyl", sim.url, sim.admin_key, **options) as client,
+    ):
+        observer = client.transport.observer = RecordingObserver()
+        sim.faults.fail_next = 1
+        sim.faults.fail_status = 503
+        await client.get_user("1")  # 503 (not counted by the panel's limiter), retried, 200
+        await client.get_user("1")  # 200, the panel's window is now spent
+        await client.get_user("1")  # 429 with Retry-After, waited out, then 200
+    done = [call for kind, call in observer.calls if kind == "done"]
+    assert done[:3] == [("GET", 503), ("GET", 200), ("GET", 200)] and done[-1] == ("GET", 200)
+    assert ("retry", "server error") in observer.calls
+    assert ("429", None) in observer.calls and ("GET", 429) in done
+
+
+async def test_the_observer_hears_waits_for_the_client_side_limit(pterodactyl: PterodactylSimulator) -> None:
+    options: dict[str, Any] = {**FAST, "rate_limit": 1, "rate_window": 0.3}
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **options) as client:
+        observer = client.transport.observer = RecordingObserver()
+        await client.get_user("1")
+        await client.get_user("1")
+    assert [kind for kind, _ in observer.calls] == ["done", "waited", "done"]
+    assert observer.calls[1] == ("waited", 0.3)
+
+
+async def test_the_observer_hears_a_request_that_got_no_answer(pterodactyl: PterodactylSimulator) -> None:
+    options: dict[str, Any] = {**FAST, "timeout": 0.1}
+    async with create_client("pterodactyl", pterodactyl.url, pterodactyl.admin_key, **options) as client:
+        observer = client.transport.observer = RecordingObserver()
+        pterodactyl.faults.latency = 0.5
+        with pytest.raises(PanelUnavailable):
+            await client.get_user("1")
+    assert ("done", ("GET", None)) in observer.calls and ("retry", "timed out") in observer.calls

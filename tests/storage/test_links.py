@@ -196,3 +196,14 @@ async def test_the_last_unlink_is_the_most_recent_one(links: LinkStore, clock: C
     assert by_account is not None and (by_account.reason, by_account.discord_id) == ("third", 333)
     assert by_account.unlinked_at == clock.current
     assert clock.current - by_member.unlinked_at == timedelta(hours=1)
+
+
+async def test_links_are_counted_per_panel_in_one_query(links: LinkStore, db: Database) -> None:
+    assert await links.count_by_panel() == {}
+    await links.link("main", 111, "7", method="staff")
+    await links.link("main", 112, "8", method="staff")
+    await links.link("billing", 111, "3", method="staff")
+    await links.unlink_member("main", 112, reason="test")
+    before = db.tally.statements
+    assert await links.count_by_panel() == {"main": 1, "billing": 1}
+    assert db.tally.statements == before + 1

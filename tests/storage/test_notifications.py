@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import CreditBalance, Database, NotificationPrefs, NotificationStore
+from storage import CreditBalance, Database, NotificationPrefs, NotificationStore, OutboxSummary
 from tests.storage.conftest import Clock
 
 
@@ -190,3 +190,20 @@ async def test_a_panels_choices_read_at_once_agree_with_each_members_own(notific
         assert [choices.credit_notices(m) for m in members] == [
             (await notifications.get_prefs(m, panel)).credit_notices for m in members
         ]
+
+
+async def test_the_outbox_summary_counts_waiting_and_given_up_notices(
+    notifications: NotificationStore, clock: Clock
+) -> None:
+    assert await notifications.outbox_summary(max_attempts=2) == OutboxSummary(0, None, 0)
+    first = await notifications.enqueue("main", 111, "credit_topup", dedupe_key="a")
+    first_queued = clock.current
+    clock.advance(minutes=1)
+    second = await notifications.enqueue("main", 112, "credit_topup", dedupe_key="b")
+    third = await notifications.enqueue("main", 113, "credit_topup", dedupe_key="c")
+    assert first and second and third
+    await notifications.mark_sent(third.id, 1)
+    assert await notifications.outbox_summary(max_attempts=2) == OutboxSummary(2, first_queued, 0)
+    await notifications.mark_failed(first.id, "closed")
+    await notifications.mark_failed(first.id, "closed")
+    assert await notifications.outbox_summary(max_attempts=2) == OutboxSummary(1, clock.current, 1)
