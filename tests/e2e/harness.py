@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from bot import PanelDesk, create_bot
 from discord_endpoints import point_discord_at
@@ -87,9 +87,17 @@ class Desk:
         return await record.wait_for_message()
 
 
-async def open_standin() -> tuple[DiscordStandIn, FakeGuild]:
-    """The Discord stand-in, started, with the test server: its roles, channels and members."""
-    standin = DiscordStandIn(token=TOKEN)
+StandIn = TypeVar("StandIn", bound=DiscordStandIn)
+
+
+@overload
+async def open_standin() -> tuple[DiscordStandIn, FakeGuild]: ...
+@overload
+async def open_standin(kind: type[StandIn]) -> tuple[StandIn, FakeGuild]: ...
+async def open_standin(kind: type[DiscordStandIn] = DiscordStandIn) -> tuple[DiscordStandIn, FakeGuild]:
+    """The Discord stand-in (or a test's subclass of it), started, with the test server: its roles, channels and
+    members."""
+    standin = kind(token=TOKEN)
     await standin.start()
     guild = standin.add_guild(GUILD, "Hosting Co")
     guild.add_role(ADMIN_ROLE, "Admin", permissions=MANAGE_GUILD)

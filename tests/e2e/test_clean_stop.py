@@ -15,7 +15,6 @@ import pytest
 from bot import STOPPING_ANSWER
 from simulators.ctrlpanel import CtrlPanelSimulator
 from simulators.discord import DiscordStandIn
-from tests.e2e import harness
 from tests.e2e.bot_process import BotProcess, environment
 from tests.e2e.harness import ADMIN, GENERAL, GUILD, MEMBER, desk_settings, open_standin
 
@@ -37,10 +36,8 @@ class SlowDMs(DiscordStandIn):
 
 
 @pytest.fixture
-async def standin(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SlowDMs]:
-    monkeypatch.setattr(harness, "DiscordStandIn", SlowDMs)
-    discord, _ = await open_standin()
-    assert isinstance(discord, SlowDMs)
+async def standin() -> AsyncIterator[SlowDMs]:
+    discord, _ = await open_standin(SlowDMs)
     try:
         yield discord
     finally:

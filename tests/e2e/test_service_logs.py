@@ -12,7 +12,6 @@ from aiohttp import web
 
 from simulators.discord import DiscordStandIn
 from simulators.pterodactyl import PterodactylSimulator
-from tests.e2e import harness
 from tests.e2e.bot_process import BotProcess, environment
 from tests.e2e.harness import TOKEN, desk_settings, open_standin
 from version import __version__
@@ -36,10 +35,8 @@ class Outage(DiscordStandIn):
 
 
 @pytest.fixture
-async def standin(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Outage]:
-    monkeypatch.setattr(harness, "DiscordStandIn", Outage)
-    discord, _ = await open_standin()
-    assert isinstance(discord, Outage)
+async def standin() -> AsyncIterator[Outage]:
+    discord, _ = await open_standin(Outage)
     try:
         yield discord
     finally:
