@@ -4,7 +4,7 @@ Benchmarks run the panel in another process so that the memory they measure is t
 counted on the server side, from aiohttp's access log, because that counts every client the same way (retries made
 deep inside urllib3 included) without wrapping or patching the client under test.
 
-`python -m simulators.pterodactyl` cannot change the panel's rate limit, so a simulator with another limit is
+`python -m simulators pterodactyl` cannot change the panel's rate limit, so a simulator with another limit is
 started by this module's own entry point: `python -m bench.simulator --users N --rate-limit R`.
 """
 
@@ -58,7 +58,7 @@ class AccessLog:
 class SimulatorProcess:
     """A simulator holding `users` ordinary users (plus its admin) on a free loopback port, for one `with` block.
 
-    `rate_limit=None` runs `python -m simulators.pterodactyl` as it is (the panel's default, 240 requests a minute
+    `rate_limit=None` runs `python -m simulators pterodactyl` as it is (the panel's default, 240 requests a minute
     on the application API); a number runs this module's entry point with that limit instead. The access log is
     complete only after the block ends, since the child writes a request's line after sending its answer.
     """
@@ -76,7 +76,7 @@ class SimulatorProcess:
 
     def _command(self) -> list[str]:
         if self.rate_limit is None:
-            return [sys.executable, "-m", "simulators.pterodactyl", "--port", "0", "--users", str(self.users)]
+            return [sys.executable, "-m", "simulators", "pterodactyl", "--port", "0", "--users", str(self.users)]
         return [
             sys.executable,
             "-m",
@@ -208,7 +208,7 @@ async def _serve(users: int, rate_limit: int) -> None:
     # aiohttp's server) should not sit in the interpreter whose memory they measure.
     from simulators.pterodactyl import PterodactylSimulator
 
-    # The same lines as `python -m simulators.pterodactyl` prints, so SimulatorProcess reads both alike.
+    # The same lines as `python -m simulators pterodactyl` prints, so SimulatorProcess reads both alike.
     simulator = PterodactylSimulator(rate_limit=rate_limit)
     simulator.access_log = True
     simulator.record_requests = False

@@ -14,7 +14,7 @@ for an unknown route and bare 405 (with `Allow`) for a wrong method; JSON bodies
 refused as unsupported); JSON answers whatever the Accept header asks; no 5-second cache of keys (a revoked key stops
 working at once); the frontend languages in `DEFAULT_LANGUAGES`.
 
-Run by hand: `python -m simulators.calagopus --port 8080 [--users 50]`.
+Run by hand: `python -m simulators calagopus --port 8080 [--users 50]`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from simulators.laravel import Faults, RecordedRequest, front_door
-from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.loopback import LoopbackServer, serve_until_stopped, settings_line
 from simulators.passwords import hash_password, password_matches
 
 __all__ = [
@@ -1133,13 +1133,6 @@ def _ip_allowed(remote: str, allowed: Iterable[str]) -> bool:
 # --- By hand -------------------------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = command_line(
-        "python -m simulators.calagopus", "Serve an in-memory Calagopus panel, to try the bot without a real one."
-    )
-    run_by_hand(_serve(parser.parse_args(argv)))
-
-
 async def _serve(args: argparse.Namespace) -> None:
     simulator = CalagopusSimulator()
     simulator.record_requests = False
@@ -1158,7 +1151,3 @@ async def _serve(args: argparse.Namespace) -> None:
         yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" {url}/api/admin/users'
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)
-
-
-if __name__ == "__main__":
-    main()

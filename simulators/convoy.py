@@ -22,7 +22,7 @@ from the panel's source, including what a client is likely to get wrong:
 The refusal order, the 500s and the PHP and MySQL comparisons follow the framework's code (the reference marks them
 derived); nobody has watched a running panel do them.
 
-Run by hand: `python -m simulators.convoy --port 8080 [--users 50] [--servers 3]`.
+Run by hand: `python -m simulators convoy --port 8080 [--users 50] [--servers 3]`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import secrets
 import string
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -51,7 +51,7 @@ from aiohttp import web
 
 from simulators import laravel
 from simulators.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
-from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.loopback import LoopbackServer, serve_until_stopped, settings_line
 from simulators.passwords import hash_password, password_matches
 
 __all__ = ["ConvoySimulator", "Faults", "RecordedRequest", "SimServer", "SimToken", "SimUser"]
@@ -684,13 +684,6 @@ def _http_build_query(params: dict[str, Any]) -> str:
 # --- By hand -------------------------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = command_line(
-        "python -m simulators.convoy", "Serve an in-memory Convoy panel, to try the bot without a real one."
-    )
-    run_by_hand(_serve(parser.parse_args(argv)))
-
-
 async def _serve(args: argparse.Namespace) -> None:
     simulator = ConvoySimulator()
     simulator.record_requests = False
@@ -717,7 +710,3 @@ def _email_in(emails: set[str], user: SimUser) -> bool:
 
 def _name_like(likes: list[Callable[[str], bool]], user: SimUser) -> bool:
     return any(like(user.name.lower()) for like in likes)
-
-
-if __name__ == "__main__":
-    main()

@@ -18,7 +18,7 @@ display units (set `unconverted_increments` for the suspected bug), and `include
 Discord account gives `"discord_user": null`. A 429 page carries no rate-limit headers (the reference does not
 say it does).
 
-Run by hand: `python -m simulators.ctrlpanel --port 8081 [--version 1.1] [--users 50]`.
+Run by hand: `python -m simulators ctrlpanel --port 8081 [--version 1.1] [--users 50]`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import re
 import secrets
 import string
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -40,7 +40,7 @@ from aiohttp import web
 
 from simulators import laravel
 from simulators.laravel import FieldError, HttpError, RecordedRequest, ValidationFailed, json_response
-from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.loopback import LoopbackServer, serve_until_stopped, settings_line
 from simulators.passwords import hash_password, password_matches
 
 __all__ = [
@@ -1231,17 +1231,6 @@ def _column_matcher(column: str, likes: Sequence[Callable[[str], bool]]) -> Call
 # --- By hand -------------------------------------------------------------------------------------------------------
 
 
-def main(argv: Iterable[str] | None = None) -> None:
-    parser = command_line(
-        "python -m simulators.ctrlpanel",
-        "Serve an in-memory CtrlPanel, to try the bot without a real one.",
-        port=8081,
-        servers=False,
-    )
-    parser.add_argument("--version", default="1.2", help="0.9, 1.0, 1.1 or 1.2 (a patch may follow, e.g. 1.0.2)")
-    run_by_hand(_serve(parser.parse_args(list(argv) if argv is not None else None)))
-
-
 async def _serve(args: argparse.Namespace) -> None:
     simulator = CtrlPanelSimulator(version=args.version)
     simulator.record_requests = False
@@ -1258,7 +1247,3 @@ async def _serve(args: argparse.Namespace) -> None:
         yield f'Try: curl -H "Authorization: Bearer {simulator.api_key}" -H "Accept: application/json" {url}/api/users'
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
@@ -60,13 +59,6 @@ class LoopbackServer:
 # --- By hand -------------------------------------------------------------------------------------------------------
 
 
-def command_line(prog: str, description: str, *, port: int = 8080, servers: bool = True) -> argparse.ArgumentParser:
-    """One simulator's own command line (`python -m simulators.<module>`); `python -m simulators` has them all."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    add_common_options(parser, port=port, servers=servers)
-    return parser
-
-
 def add_common_options(parser: argparse.ArgumentParser, *, port: int, servers: bool = True) -> None:
     """The options every simulator takes by hand (README, "Trying it without a real panel")."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback unless you mean it)")
@@ -79,13 +71,6 @@ def add_common_options(parser: argparse.ArgumentParser, *, port: int, servers: b
             default=0,
             help="give the first N seeded users a server, so the panel refuses to delete them",
         )
-
-
-def run_by_hand(serve: Coroutine[Any, Any, None]) -> None:
-    """Run `serve` (which ends in `serve_until_stopped`) until Ctrl-C, which is how it is meant to stop."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve)
 
 
 def settings_line(kind: str, url: str, key: str) -> str:

@@ -6,7 +6,7 @@ parts a client gets wrong: the order in which middleware refuses a request (401,
 check, the throttle, the bound model's 404, the admin check, the key's permissions, validation), the exact error
 bodies, Laravel's validator quirks, and pagination with no maximum. Pelican differences (section 7) are a flavour.
 
-Run by hand: `python -m simulators.pterodactyl --port 8080 [--flavor pelican] [--users 50]`.
+Run by hand: `python -m simulators pterodactyl|pelican --port 8080 [--users 50]`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from aiohttp import web
 
 from simulators import laravel
 from simulators.laravel import Faults, HttpError, RecordedRequest, ValidationFailed, json_response
-from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.loopback import LoopbackServer, serve_until_stopped, settings_line
 from simulators.passwords import hash_password, password_matches
 
 __all__ = ["Faults", "PterodactylSimulator", "RecordedRequest", "SimKey", "SimRole", "SimServer", "SimUser"]
@@ -1080,15 +1080,6 @@ def _role_attributes(role: SimRole) -> dict[str, Any]:
 # --- By hand -------------------------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = command_line(
-        "python -m simulators.pterodactyl",
-        "Serve an in-memory Pterodactyl or Pelican panel, to try the bot without a real one.",
-    )
-    parser.add_argument("--flavor", choices=("pterodactyl", "pelican"), default="pterodactyl")
-    run_by_hand(_serve(parser.parse_args(argv)))
-
-
 async def _serve(args: argparse.Namespace) -> None:
     simulator = PterodactylSimulator(flavor=args.flavor)
     simulator.record_requests = False
@@ -1110,7 +1101,3 @@ async def _serve(args: argparse.Namespace) -> None:
         )
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)
-
-
-if __name__ == "__main__":
-    main()

@@ -25,7 +25,7 @@ Users have no username and no external id. There is no rate limit (0.5 configure
 
 Errors are dingo's: `{"message": …, "errors": {field: [messages]}, "status_code": N}`, `errors` only for validation.
 
-Run by hand: `python -m simulators.pterodactyl_legacy --port 8080 [--users 50] [--servers 0]`.
+Run by hand: `python -m simulators pterodactyl-legacy --port 8080 [--users 50] [--servers 0]`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from aiohttp import web
 
 from simulators import laravel
 from simulators.laravel import Faults, HttpError, RecordedRequest, json_response
-from simulators.loopback import LoopbackServer, command_line, run_by_hand, serve_until_stopped, settings_line
+from simulators.loopback import LoopbackServer, serve_until_stopped, settings_line
 from simulators.passwords import hash_password, password_matches
 
 __all__ = ["Faults", "LegacyPterodactylSimulator", "RecordedRequest", "SimKey", "SimServer", "SimUser"]
@@ -669,18 +669,6 @@ def _ip_allowed(remote: str, allowed: Iterable[str]) -> bool:
 # --- By hand -------------------------------------------------------------------------------------------------------
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = command_line(
-        "python -m simulators.pterodactyl_legacy",
-        "Serve an in-memory Pterodactyl 0.5 panel (the HMAC-signed /api/users API).",
-    )
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    run_by_hand(serve(parse_args(argv)))
-
-
 async def serve(args: argparse.Namespace) -> None:
     simulator = LegacyPterodactylSimulator()
     simulator.record_requests = False
@@ -695,7 +683,3 @@ async def serve(args: argparse.Namespace) -> None:
         yield "Requests must be signed (Authorization: Bearer <public>.<base64 HMAC-SHA256 of URL + body>)."
 
     await serve_until_stopped(simulator, args.host, args.port, welcome)
-
-
-if __name__ == "__main__":
-    main()

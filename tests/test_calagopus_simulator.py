@@ -469,7 +469,8 @@ async def test_runnable_by_hand_prints_the_url_and_a_working_key(http, unused_tc
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "simulators.calagopus",
+        "simulators",
+        "calagopus",
         "--port",
         str(unused_tcp_port),
         "--users",

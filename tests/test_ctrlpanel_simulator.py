@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from simulators.ctrlpanel import CtrlPanelSimulator, SimVersion, main
+from simulators.__main__ import main
+from simulators.ctrlpanel import CtrlPanelSimulator, SimVersion
 from simulators.loopback import Answer, call
 
 USERS = "/api/users"
@@ -545,6 +546,6 @@ def test_versions_parse_to_the_last_patch_of_their_line() -> None:
 
 def test_runnable_by_hand_shows_its_usage(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
-        main(["--help"])
+        main(["ctrlpanel", "--help"])
     assert done.value.code == 0
     assert "--version" in capsys.readouterr().out

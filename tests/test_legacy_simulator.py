@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
+from simulators import __main__ as simulators_cli
 from simulators import pterodactyl_legacy
 from simulators.loopback import Answer, welcome_of
 from simulators.pterodactyl_legacy import (
@@ -366,7 +367,7 @@ def test_dingo_error_defaults_to_the_reason_phrase() -> None:
 
 
 async def test_runs_by_hand(capsys) -> None:
-    args = pterodactyl_legacy.parse_args(["--port", "0", "--users", "3", "--servers", "1"])
+    args = simulators_cli.parser().parse_args(["pterodactyl-legacy", "--port", "0", "--users", "3", "--servers", "1"])
     assert (args.host, args.users, args.servers) == ("127.0.0.1", 3, 1)
     output = await welcome_of(pterodactyl_legacy.serve(args), lambda: capsys.readouterr().out)
     assert "Pterodactyl 0.5 simulator on http://127.0.0.1:" in output and "with 4 users" in output
