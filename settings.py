@@ -16,6 +16,8 @@ import json
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +25,7 @@ import annotated_types
 import yarl
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
@@ -111,6 +114,9 @@ HINTS: dict[str, str] = {
     "link_attempts": "how many failed proofs a member may make within the window, e.g. 5 (the default)",
     "link_attempt_window_minutes": "the minutes over which failed proofs are counted, e.g. 10 (the default)",
     "linked_role_id": "the id of a role below the bot's own highest role, or leave it empty",
+    "role_rules": (
+        'a JSON list of rules such as [{"role_id": 123456789012345678, "when": "has_servers"}], or leave it empty'
+    ),
     "link_writes_external_id": "true or false",
     "on_member_leave": "keep or unlink",
     "credit_watch_interval_seconds": "the seconds between two sweeps of the credit watcher, e.g. 300 (the default)",
@@ -350,6 +356,30 @@ def _options_fit(kind_field: str) -> Callable[[dict[str, Any], ValidationInfo], 
     return validate
 
 
+class RoleCondition(StrEnum):
+    """What a role rule asks of a member's linked account (README, "Roles that follow the panel")."""
+
+    LINKED = "linked"
+    HAS_SERVERS = "has_servers"
+    SUSPENDED = "suspended"
+    NOT_SUSPENDED = "not_suspended"
+    CREDITS_AT_LEAST = "credits_at_least"
+    PANEL_ROLE = "panel_role"
+
+
+class RoleRule(BaseModel):
+    """One entry of ROLE_RULES: the member has `role_id` while `when` holds for a linked account (on `panel`, or
+    on any panel when it is None). `value` is normalised by `when`: has_servers an int (default 1),
+    credits_at_least a Decimal, panel_role a str; None for the others."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role_id: int
+    when: RoleCondition
+    value: int | Decimal | str | None = None
+    panel: str | None = None
+
+
 class PanelSettings(BaseModel):
     """One panel connection."""
 
@@ -422,6 +452,9 @@ class Settings(BaseSettings):
     link_attempt_window_minutes: float = Field(default=10.0, gt=0)
     # A role the bot gives linked members and takes back when they unlink; empty: no role.
     linked_role_id: int | None = None
+    # Roles the bot gives while a condition holds for a member's linked account, and takes back when it stops holding;
+    # a JSON list of {"role_id": …, "when": …, "value": …, "panel": …} (README, "Roles that follow the panel").
+    role_rules: Annotated[list[RoleRule], NoDecode] = []
     # Write the member's Discord id into the account's external id on link, when the panel has external ids and
     # the account has none yet (an id set by a billing system is never overwritten).
     link_writes_external_id: bool = False
@@ -460,6 +493,19 @@ class Settings(BaseSettings):
     default_panel: str | None = None
 
     _split_ids = field_validator("guild_ids", "admin_role_ids", "staff_role_ids", mode="before")(_id_list)
+
+    @field_validator("role_rules", mode="before")
+    @classmethod
+    def _rules_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return []
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ValueError("is not a valid JSON list") from None
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -521,6 +567,15 @@ class Settings(BaseSettings):
             options=self.panel_options,
         )
         return {self.panel_name: main, **self.panels}
+
+    def managed_role_rules(self) -> list[RoleRule]:
+        """ROLE_RULES, with LINKED_ROLE_ID as the rule it is: that role while the member has a link on any panel."""
+        rules = list(self.role_rules)
+        if self.linked_role_id is not None:
+            linked = RoleRule(role_id=self.linked_role_id, when=RoleCondition.LINKED)
+            if linked not in rules:
+                rules.append(linked)
+        return rules
 
     @property
     def default_panel_name(self) -> str:
