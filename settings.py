@@ -46,7 +46,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from panel_api import CLIENTS, PanelKind, client_option_names
+from panel_api import CLIENTS, Capability, PanelKind, client_option_names
 from panel_api.pterodactyl_legacy import split_key
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -367,6 +367,25 @@ class RoleCondition(StrEnum):
     PANEL_ROLE = "panel_role"
 
 
+# What each condition needs of a panel, and how its `value` reads.
+RULE_NEEDS: dict[RoleCondition, Capability | None] = {
+    RoleCondition.LINKED: None,
+    RoleCondition.HAS_SERVERS: Capability.SERVERS_COUNT,
+    RoleCondition.SUSPENDED: Capability.SUSPENSION,
+    RoleCondition.NOT_SUSPENDED: Capability.SUSPENSION,
+    RoleCondition.CREDITS_AT_LEAST: Capability.CREDITS,
+    RoleCondition.PANEL_ROLE: None,  # "admin" is every panel's admin flag; other values need Capability.ROLES
+}
+ADMIN_FLAG = "admin"
+
+
+_CONDITION_LACKS = {
+    Capability.SERVERS_COUNT: "a panel that counts servers",
+    Capability.SUSPENSION: "a panel with suspension",
+    Capability.CREDITS: "a panel with credits",
+}
+
+
 class RoleRule(BaseModel):
     """One entry of ROLE_RULES: the member has `role_id` while `when` holds for a linked account (on `panel`, or
     on any panel when it is None). `value` is normalised by `when`: has_servers an int (default 1),
@@ -374,10 +393,55 @@ class RoleRule(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    role_id: int
+    role_id: int = Field(gt=0)
     when: RoleCondition
     value: int | Decimal | str | None = None
     panel: str | None = None
+
+    @model_validator(mode="after")
+    def _normalise_value(self) -> RoleRule:
+        value, when = self.value, self.when
+        if when is RoleCondition.HAS_SERVERS:
+            if value is None:
+                return self.model_copy(update={"value": 1})
+            if isinstance(value, Decimal) and value == value.to_integral_value():
+                value = int(value)
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value)
+            if not isinstance(value, int) or value < 1:
+                raise _refusal(
+                    f"has_servers counts servers, and {value!r} is not a whole number of at least 1",
+                    'give "value" a whole number such as 1 (or leave it out for 1)',
+                )
+            return self.model_copy(update={"value": value})
+        if when is RoleCondition.CREDITS_AT_LEAST:
+            try:
+                amount = Decimal(str(value)) if value is not None and not isinstance(value, bool) else None
+            except ArithmeticError:
+                amount = None
+            if amount is None or not amount.is_finite() or amount < 0:
+                raise _refusal(
+                    "credits_at_least needs the credits to hold, at least 0"
+                    + ("" if value is None else f", and {value!r} is not that"),
+                    'give "value" the credits, such as 100',
+                )
+            return self.model_copy(update={"value": amount})
+        if when is RoleCondition.PANEL_ROLE:
+            text = str(value).strip() if value is not None else ""
+            if not text:
+                raise _refusal(
+                    "panel_role needs the panel role it asks for",
+                    'give "value" a CtrlPanel role name or id, or "admin" for the panel\'s admin flag',
+                )
+            return self.model_copy(update={"value": text})
+        if value is not None:
+            raise _refusal(f"{when.value} takes no value", 'leave "value" out of this rule')
+        return self
+
+    def describe(self) -> str:
+        """The rule in words, for /roles show and the logs: "has_servers 1 on main"."""
+        words = self.when.value if self.value is None else f"{self.when.value} {self.value}"
+        return f"{words} on {self.panel}" if self.panel else words
 
 
 class PanelSettings(BaseModel):
@@ -556,6 +620,38 @@ class Settings(BaseSettings):
                 raise ValueError(f"is not a configured panel (configured: {', '.join(configured)})")
         return name
 
+    @model_validator(mode="after")
+    def _rules_fit_panels(self) -> Settings:
+        """Each rule asks what a configured panel can tell: a rule that could never hold is a typo, said at start."""
+        kinds = {name: panel.kind for name, panel in self.all_panels().items()}
+        for number, rule in enumerate(self.role_rules, start=1):
+            where = f"ROLE_RULES, rule {number} (role {rule.role_id})"
+            if rule.panel is not None and rule.panel not in kinds:
+                raise ValueError(
+                    f'{where}: {rule.panel!r} is not a configured panel — set its "panel" to one of '
+                    f"{', '.join(kinds)}, or leave it out for any panel"
+                )
+            needed = RULE_NEEDS[rule.when]
+            if rule.when is RoleCondition.PANEL_ROLE and str(rule.value).lower() != ADMIN_FLAG:
+                needed = Capability.ROLES
+            if needed is None:
+                continue
+            names = [rule.panel] if rule.panel is not None else list(kinds)
+            capable = [name for name in names if needed in CLIENTS[kinds[name]].capabilities]
+            if capable:
+                continue
+            have = _and([f"{name!r} ({CLIENTS[kinds[name]].display_name})" for name in names])
+            if needed is Capability.ROLES:
+                raise ValueError(
+                    f"{where}: panel_role {rule.value!r} asks for a CtrlPanel role, and {have} has no roles — "
+                    'use "admin" for the panel\'s admin flag, or remove the rule'
+                )
+            fix = "remove the rule, or scope it to a panel that has them" if rule.panel else "remove the rule"
+            raise ValueError(
+                f"{where}: {rule.when.value} needs {_CONDITION_LACKS[needed]}, and {have} has none — {fix}"
+            )
+        return self
+
     def all_panels(self) -> dict[str, PanelSettings]:
         """Every configured panel by name, the `PANEL_*` one first."""
         main = PanelSettings(
@@ -669,7 +765,8 @@ def _error_lines(errors: Sequence[ErrorDetails], given: Mapping[str, Any]) -> li
     groups: dict[tuple[str | int, ...], list[ErrorDetails]] = {}
     for error in errors:
         loc = error["loc"]
-        groups.setdefault(loc[:3] if loc[:1] == ("panels",) else loc[:1], []).append(error)
+        depth = 3 if loc[:1] == ("panels",) else 2 if loc[:1] == ("role_rules",) else 1
+        groups.setdefault(loc[:depth], []).append(error)
     return [_describe(loc, group, given) for loc, group in groups.items()]
 
 
@@ -680,6 +777,8 @@ def _describe(loc: tuple[str | int, ...], errors: list[ErrorDetails], given: Map
     field = str(loc[0])
     if field == "panels" and len(loc) > 1:
         return _describe_panel_entry(loc, errors)
+    if field == "role_rules" and len(loc) > 1:
+        return _describe_rule_entry(loc, errors)
     variable = field.upper()
     if error["type"] == "missing":
         if field == "panel_api_key" and (help_text := _key_help(given.get("panel_kind"))):
@@ -718,6 +817,31 @@ def _describe_panel_entry(loc: tuple[str | int, ...], errors: list[ErrorDetails]
     subject = f"its {field}" if field in _SECRETS else f"{field} is {_shown(error['input'])}: it"
     problem = _problem(_PANEL_FIELD_SETTINGS[field], PanelSettings.model_fields[field], errors)
     return f"  {where} {subject} {problem} — {_fix(error, f'set its {field} to {hint}')}"
+
+
+def _describe_rule_entry(loc: tuple[str | int, ...], errors: list[ErrorDetails]) -> str:
+    """An error inside ROLE_RULES, named by the rule's place in the list (and its role, when it has one)."""
+    error = errors[0]
+    entry = error["input"] if len(error["loc"]) == 2 else None
+    number = int(loc[1]) + 1
+    role = entry.get("role_id") if isinstance(entry, dict) else None
+    where = f"ROLE_RULES, rule {number}" + (f" (role {role})" if role is not None else "")
+    example = '{"role_id": 123456789012345678, "when": "linked"}'
+    if error["type"] == _REFUSED:
+        return f"  {where}: {error['msg']} — {_fix(error, 'correct it')}"
+    if len(error["loc"]) == 2:
+        return f"  {where}: it must be a JSON object such as {example} — correct it"
+    key = str(error["loc"][2])
+    if error["type"] == "missing":
+        return f'  {where}: "{key}" is not set — add it, as in {example}'
+    if error["type"] == "extra_forbidden":
+        return f'  {where}: "{key}" is not part of a rule — a rule has role_id, when, value and panel'
+    if key == "when":
+        conditions = ", ".join(condition.value for condition in RoleCondition)
+        return f"  {where}: when is {_shown(error['input'])}, not one of {conditions} — use one of those"
+    if key == "role_id":
+        return f"  {where}: role_id is {_shown(error['input'])}, not a role id — copy the role's id from Discord"
+    return f"  {where}: {key} is {_shown(error['input'])}: {error['msg']} — correct it"
 
 
 def _key_help(kind: Any) -> str | None:

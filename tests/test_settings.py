@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -476,3 +477,86 @@ def test_env_example_says_where_the_key_of_each_panel_kind_is_made() -> None:
     for kind, help_text in KEY_HELP.items():
         assert f"{kind.value}: {help_text}" in comment
     assert "give it as <public key>:<secret key>" in comment
+
+
+CTRLPANEL_EXTRA = '{"shop": {"kind": "ctrlpanel", "url": "https://shop.example.com", "api_key": "secret-shop-key"}}'
+
+
+def test_role_rules_parse_with_their_values_and_linked_role_id_is_one_more_rule(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(
+        clean_env,
+        PANELS=CTRLPANEL_EXTRA,
+        LINKED_ROLE_ID="500",
+        ROLE_RULES='[{"role_id": 501, "when": "has_servers"}, {"role_id": 502, "when": "has_servers", "value": 3},'
+        ' {"role_id": 503, "when": "credits_at_least", "value": "12.5", "panel": "shop"},'
+        ' {"role_id": 504, "when": "panel_role", "value": 7}, {"role_id": 505, "when": "suspended"}]',
+    )
+    rules = load_settings().managed_role_rules()
+    assert [(rule.role_id, rule.when.value, rule.value, rule.panel) for rule in rules] == [
+        (501, "has_servers", 1, None),
+        (502, "has_servers", 3, None),
+        (503, "credits_at_least", Decimal("12.5"), "shop"),
+        (504, "panel_role", "7", None),
+        (505, "suspended", None, None),
+        (500, "linked", None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (
+            '[{"role_id": 1, "when": "linkd"}]',
+            "ROLE_RULES, rule 1: when is 'linkd', not one of linked, has_servers, suspended, not_suspended,"
+            " credits_at_least, panel_role — use one of those",
+        ),
+        (
+            '[{"role_id": 1, "when": "linked"}, {"role_id": 2, "when": "suspended"}]',
+            "ROLE_RULES, rule 2 (role 2): suspended needs a panel with suspension, and 'main' (Pterodactyl) has"
+            " none — remove the rule",
+        ),
+        (
+            '[{"role_id": 1, "when": "has_servers", "value": 0}]',
+            "ROLE_RULES, rule 1 (role 1): has_servers counts servers, and 0 is not a whole number of at least 1 —"
+            ' give "value" a whole number such as 1 (or leave it out for 1)',
+        ),
+        (
+            '[{"role_id": 1, "when": "linked", "panel": "nope"}]',
+            "ROLE_RULES, rule 1 (role 1): 'nope' is not a configured panel — set its \"panel\" to one of main, or"
+            " leave it out for any panel",
+        ),
+        (
+            '[{"role_id": 1, "when": "panel_role", "value": "VIP"}]',
+            "ROLE_RULES, rule 1 (role 1): panel_role 'VIP' asks for a CtrlPanel role, and 'main' (Pterodactyl) has"
+            ' no roles — use "admin" for the panel\'s admin flag, or remove the rule',
+        ),
+        (
+            '[{"role_id": 1, "when": "linked", "colour": 3}]',
+            'ROLE_RULES, rule 1: "colour" is not part of a rule — a rule has role_id, when, value and panel',
+        ),
+        (
+            '[{"role_id": 1, "when": "linked", "value": 2}]',
+            'ROLE_RULES, rule 1 (role 1): linked takes no value — leave "value" out of this rule',
+        ),
+        (
+            '[{"role_id": 1',
+            "ROLE_RULES is '[{\"role_id\": 1': it is not a valid JSON list — set it to a JSON list of rules such as"
+            ' [{"role_id": 123456789012345678, "when": "has_servers"}], or leave it empty',
+        ),
+    ],
+)
+def test_a_bad_role_rule_is_named_by_its_place_with_the_fix(
+    clean_env: pytest.MonkeyPatch, rules: str, expected: str
+) -> None:
+    assert problem_lines(clean_env, ROLE_RULES=rules) == [expected]
+
+
+def test_a_rule_any_panel_can_serve_is_accepted_even_when_one_panel_cannot(clean_env: pytest.MonkeyPatch) -> None:
+    base_env(clean_env, PANELS=CTRLPANEL_EXTRA, ROLE_RULES='[{"role_id": 9, "when": "not_suspended"}]')
+    assert load_settings().role_rules[0].when.value == "not_suspended"
+    assert problem_lines(
+        clean_env, ROLE_RULES='[{"role_id": 9, "when": "credits_at_least", "value": 5, "panel": "main"}]'
+    ) == [
+        "ROLE_RULES, rule 1 (role 9): credits_at_least needs a panel with credits, and 'main' (Pterodactyl) has"
+        " none — remove the rule, or scope it to a panel that has them"
+    ]
