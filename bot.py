@@ -25,6 +25,7 @@ from discord.ext import commands
 
 from cogs.common.errors import PanelDeskTree, answer_if_forgotten
 from cogs.common.pager import OpenLists
+from cogs.common.role_sync import RoleSync
 from cogs.common.text import NO_MENTIONS
 from cogs.notifications import Notifications
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
@@ -60,7 +61,15 @@ STOP_GRACE_SECONDS = 10.0
 _INTERACTION_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord-ui-modal-dispatch-")
 STOPPING_ANSWER = "Panel Desk is restarting and cannot take this now; try again in a minute."
 
-INITIAL_EXTENSIONS = ("cogs.panels", "cogs.users", "cogs.audit", "cogs.linking", "cogs.notifications", "cogs.credits")
+INITIAL_EXTENSIONS = (
+    "cogs.panels",
+    "cogs.users",
+    "cogs.audit",
+    "cogs.linking",
+    "cogs.notifications",
+    "cogs.credits",
+    "cogs.roles",
+)
 
 
 class PanelDesk(commands.Bot):
@@ -77,6 +86,7 @@ class PanelDesk(commands.Bot):
     link_requests: LinkRequests
     proof_failures: ProofFailures
     open_lists: OpenLists
+    roles: RoleSync
     metrics: BotMetrics
     health: Health
     web: WebServer | None
@@ -86,8 +96,9 @@ class PanelDesk(commands.Bot):
         # would only send operators after packages they do not need.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
-        # Only needed to hear members leave; privileged, so asked for only when a setting depends on it.
-        intents.members = settings.on_member_leave == "unlink"
+        # Privileged, so asked for only when a setting depends on it: hearing members leave (ON_MEMBER_LEAVE) and
+        # join, and knowing every member's roles, which role rules compare with the panel.
+        intents.members = settings.on_member_leave == "unlink" or bool(settings.managed_role_rules())
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -108,6 +119,7 @@ class PanelDesk(commands.Bot):
         self.link_requests = LinkRequests(database)
         self.proof_failures = ProofFailures(database)
         self.open_lists = OpenLists()
+        self.roles = RoleSync(self)
         self.metrics = BotMetrics()
         for name, client in panels.items():
             client.transport.observer = self.metrics.panel_observer(name)
@@ -313,6 +325,7 @@ def optional_features(settings: Settings) -> tuple[list[str], list[str]]:
         "audit channel (AUDIT_CHANNEL_ID)": settings.audit_channel_id is not None,
         "link requests to staff (LINK_REQUESTS_CHANNEL_ID)": settings.link_requests_channel_id is not None,
         "linked role (LINKED_ROLE_ID)": settings.linked_role_id is not None,
+        "role rules (ROLE_RULES)": bool(settings.role_rules),
         "unlink when a member leaves (ON_MEMBER_LEAVE)": settings.on_member_leave == "unlink",
         "notice fallback channel (NOTICE_FALLBACK_CHANNEL_ID)": settings.notice_fallback_channel_id is not None,
         "top-up announcements (TOPUP_ANNOUNCE_CHANNEL_ID)": settings.topup_announce_channel_id is not None,

@@ -24,6 +24,7 @@ from panel_api import RetryReason, TransportObserver
 
 if TYPE_CHECKING:
     from bot import PanelDesk
+    from cogs.common.role_sync import PassReport
     from cogs.notifications import FinishedSweep
     from storage import OutboxItem
 
@@ -153,6 +154,28 @@ class BotMetrics:
             ["watcher", "panel"],
             registry=registry,
         )
+
+        # --- roles ------------------------------------------------------------------------------------------------
+        self.role_changes = Counter(
+            "panel_desk_role_changes", "Managed roles given or taken by the role sync", ["change"], registry=registry
+        )
+        self.role_pass_time = Gauge(
+            "panel_desk_role_sync_last_pass_timestamp_seconds",
+            "When the role sync last finished a pass over every member (Unix time)",
+            registry=registry,
+        )
+        self.role_problems = Gauge(
+            "panel_desk_role_sync_problem_roles",
+            "Managed roles the bot cannot give or take (hierarchy, permissions, deleted), at the last pass",
+            registry=registry,
+        )
+
+    def role_changed(self, added: bool) -> None:
+        self.role_changes.labels("added" if added else "removed").inc()
+
+    def role_pass_finished(self, report: PassReport) -> None:
+        self.role_pass_time.set(report.finished_at)
+        self.role_problems.set(len(report.problems))
 
     def panel_observer(self, panel: str) -> PanelMetrics:
         """The observer to set on the transport of panel `panel` (`client.transport.observer`)."""

@@ -16,6 +16,7 @@ from storage import StaffChange
 from .common.auditing import audited
 from .common.checks import Access, require
 from .common.errors import UserFacingError, refuse_invalid
+from .common.linking import follow_account
 from .common.notices import credits as show_credits
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
@@ -130,6 +131,7 @@ class Credits(
         ]
         if told:
             lines.append(told)
+        lines += await follow_account(self.bot, panel_name, updated)
         await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _tell_member(
@@ -212,6 +214,7 @@ class ServerLimits(
                 "They own more servers than the new limit: those keep running, but no new server can be "
                 "created until they are under it."
             )
+        lines += await follow_account(self.bot, panel_name, updated)
         await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 

@@ -1,4 +1,7 @@
-"""Credit notices: the watcher that notices top-ups, the sender that delivers each notice once, /notifications.
+"""The panel watcher (top-ups and what role rules ask), the sender that delivers each notice once, /notifications.
+
+The watcher sweeps every panel with credits or that a role rule reads; each account it reads is told to the role
+sync (`bot.roles`), which runs its pass once the sweep of every panel is done.
 
 Exactly once: a notice is written to the outbox (in the same transaction as the balance it accounts for) before
 anything is sent; the sender sends it with the nonce kept in the outbox, so a resend after a crash between sending
@@ -15,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -57,6 +61,15 @@ class SweepReport:
     users_seen: set[str] = field(default_factory=set, repr=False)
 
 
+@dataclass
+class _Walk:
+    """One walk of a panel's whole user list, which may span sweeps (a sweep cut short resumes at its page)."""
+
+    began: datetime
+    complete: bool = True  # False when the bot started mid-walk: what earlier pages held is not known
+    seen: set[str] = field(default_factory=set)
+
+
 @dataclass(frozen=True, slots=True)
 class FinishedSweep:
     """The watcher's last sweep of one panel, for `/panel status` and the metrics."""
@@ -86,6 +99,7 @@ class Notifications(
         # Where an interrupted sweep stopped, per panel, as (mode, page or index): the next sweep in the same mode
         # resumes there instead of starting over; one that reads the other way starts from the beginning.
         self.cursors: dict[str, tuple[str, int]] = {}
+        self._walks: dict[str, _Walk] = {}
         self.known: dict[str, Decimal] = {}
         # Accounts whose credits staff are changing through the bot, and when each change last began: the watcher
         # leaves such an account alone until it reads a balance taken after the change was recorded, so a staff
@@ -102,8 +116,8 @@ class Notifications(
 
     async def cog_load(self) -> None:
         self._tasks.append(asyncio.create_task(self._send_forever(), name="notice-sender"))
-        if any(client.supports(Capability.CREDITS) for client in self.bot.panels.values()):
-            self._tasks.append(asyncio.create_task(self._watch_forever(), name="credit-watcher"))
+        if self.watched_panels():
+            self._tasks.append(asyncio.create_task(self._watch_forever(), name="panel-watcher"))
 
     async def stop_at_safe_point(self) -> None:
         """End the sender and the watcher where they are safe to leave (see `_stop`); the bot bounds the wait."""
@@ -132,8 +146,11 @@ class Notifications(
                 waiter.cancel()
 
     def watched_panels(self) -> list[str]:
-        """The panels the credit watcher sweeps: those with credits."""
-        return [name for name, client in self.bot.panels.items() if client.supports(Capability.CREDITS)]
+        """The panels the watcher sweeps: those with credits, and those a role rule asks about."""
+        for_roles = set(self.bot.roles.panels_to_read())
+        return [
+            name for name, client in self.bot.panels.items() if client.supports(Capability.CREDITS) or name in for_roles
+        ]
 
     async def cog_unload(self) -> None:
         for task in self._tasks:
@@ -223,18 +240,22 @@ class Notifications(
             try:
                 await self.sweep_all()
             except Exception:  # sweep_all reports its own failures; this is the last guard of a forever task
-                log.exception("credit sweep failed; trying again next interval")
+                log.exception("panel sweep failed; trying again next interval")
             await self._pause(self.bot.settings.credit_watch_interval_seconds)
 
-    async def sweep_all(self) -> list[SweepReport]:
-        """One sweep of every panel with credits. Never runs twice at once; never raises."""
+    async def sweep_all(self, *, role_pass: bool = True) -> list[SweepReport]:
+        """One sweep of every watched panel, then (`role_pass`) the role sync's pass in the background. Never runs
+        twice at once; never raises."""
         reports = []
         async with self.sweep_lock:
+            watched = self.watched_panels()
             for name, client in self.bot.panels.items():
                 if self._stop.is_set():
                     break
-                if client.supports(Capability.CREDITS):
+                if name in watched:
                     reports.append(await self.sweep(name, client))
+        if role_pass and not self._stop.is_set():
+            self.bot.roles.request_pass()
         return reports
 
     async def sweep(self, panel_name: str, client: PanelClient) -> SweepReport:
@@ -263,10 +284,10 @@ class Notifications(
                 await self._sweep_each(panel_name, client, links, choices, report)
         except PanelError as exc:
             report.error = exc.message
-            log.warning("credit sweep of %s stopped at %s: %s", panel_name, self.cursors.get(panel_name), exc.message)
+            log.warning("panel sweep of %s stopped at %s: %s", panel_name, self.cursors.get(panel_name), exc.message)
         except Exception:
             report.error = "unexpected"
-            log.exception("credit sweep of %s failed", panel_name)
+            log.exception("panel sweep of %s failed", panel_name)
         report.requests = client.transport.requests_sent - sent_before
         finished = FinishedSweep(time.time(), time.perf_counter() - started, report.error)
         self.last_sweeps[panel_name] = finished
@@ -287,11 +308,20 @@ class Notifications(
         report.mode = "pages"
         mode, saved = self.cursors.get(panel_name, ("pages", 1))
         page = report.resumed_at = saved if mode == "pages" else 1
+        roles = self.bot.roles
+        servers = roles.needs_servers(panel_name)
+        if page == 1:
+            self._walks[panel_name] = _Walk(discord.utils.utcnow())
+        walk = self._walks.setdefault(panel_name, _Walk(discord.utils.utcnow(), complete=False))
         while True:
             self.cursors[panel_name] = ("pages", page)
             read_at = time.monotonic()
-            result = await client.list_users(page=page, per_page=client.iter_page_size)
+            result = await client.sweep_page(page, servers=servers)
             self.user_totals[panel_name] = result.total
+            for user in result.items:
+                if user.id in links:
+                    roles.saw(panel_name, user)
+                    walk.seen.add(user.id)
             readings = [
                 self._reading(links[user.id], user, choices)
                 for user in result.items
@@ -305,6 +335,23 @@ class Notifications(
                 self.cursors[panel_name] = ("pages", page)
                 return
         self.cursors[panel_name] = ("pages", 1)
+        if walk.complete:
+            await self._look_for_missing(panel_name, client, links, walk)
+
+    async def _look_for_missing(
+        self, panel_name: str, client: PanelClient, links: dict[str, Link], walk: _Walk
+    ) -> None:
+        """Linked accounts a whole walk did not meet: deleted, or moved to a page already read while the walk went
+        on (a deletion shifts every later account back). One read each says which, so no role is taken on a guess."""
+        for user_id, link in links.items():
+            if user_id in walk.seen or link.linked_at >= walk.began:
+                continue
+            try:
+                self.bot.roles.saw(panel_name, await client.get_user(user_id))
+            except PanelError as exc:
+                if exc.status != 404:
+                    raise
+                self.bot.roles.gone(panel_name, user_id)
 
     async def _sweep_each(
         self,
@@ -329,7 +376,9 @@ class Notifications(
             except PanelError as exc:
                 if exc.status != 404:
                     raise
+                self.bot.roles.gone(panel_name, link.panel_user_id)
                 continue  # deleted on the panel; /account tells the member
+            self.bot.roles.saw(panel_name, user)
             if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                 report.notices += len(await self._record(panel_name, [self._reading(link, user, choices)]))
             if self._stop.is_set():

@@ -23,7 +23,7 @@ from .common.auditing import audited
 from .common.checks import Access, require
 from .common.embeds import FIELD_LABELS, show_value, user_embed, user_line
 from .common.errors import UserFacingError, refuse_invalid
-from .common.linking import create_link, unlink_deleted_account
+from .common.linking import create_link, follow_account, unlink_deleted_account
 from .common.pager import PageTurn, forget, pager_view
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
@@ -334,10 +334,10 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
                 updated = await client.unsuspend_user(account.id)
         verb = "Suspended" if suspend else "Lifted the suspension of"
         embed = await self._embed(panel_name, client, updated, title=f"{verb} {safe(updated.username, limit=200)}")
-        note = ""
+        notes = await follow_account(self.bot, panel_name, updated)
         if reason and not client.keeps_suspend_reason:
-            note = "The reason is kept in the bot's audit log; this panel has nowhere to record it."
-        await interaction.followup.send(note, embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            notes.insert(0, "The reason is kept in the bot's audit log; this panel has nowhere to record it.")
+        await interaction.followup.send("\n".join(notes), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _embed(
         self, panel_name: str, client: PanelClient, user: PanelUser, *, title: str | None = None

@@ -203,6 +203,11 @@ class PanelClient(ABC):
     @abstractmethod
     async def delete_user(self, user_id: str) -> None: ...
 
+    async def sweep_page(self, page: int, *, servers: bool = False) -> UserPage:
+        """One page of the whole user list, `iter_page_size` long, for the panel watcher. `servers`: each account
+        with its server count, which most panels always give and Pterodactyl only when asked."""
+        return await self.list_users(page=page, per_page=self.iter_page_size)
+
     async def iter_users(self, search: str | None = None) -> AsyncIterator[PanelUser]:
         """Every user, page by page. An account that moves between pages while we read is yielded once."""
         seen: set[str] = set()

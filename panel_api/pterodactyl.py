@@ -131,6 +131,13 @@ class PterodactylClient(PanelClient):
         body = self._expect(await self.transport.request("GET", USERS, params=params), 200)
         return self._page(body)
 
+    async def sweep_page(self, page: int, *, servers: bool = False) -> UserPage:
+        """`include=servers` only when a role rule counts servers: it makes each page heavier for the panel."""
+        if not servers:
+            return await super().sweep_page(page)
+        params: dict[str, str | int] = {"page": max(1, page), "per_page": self.iter_page_size, "include": "servers"}
+        return self._page(self._expect(await self.transport.request("GET", USERS, params=params), 200))
+
     def search_narrowing(self, shorter: str, longer: str) -> UserFilter | None:
         """`list_users` filters one column by substring: emails for a term with an `@`, usernames otherwise. The
         words `true` and `false` are read as booleans by the query builder, so they never narrow."""

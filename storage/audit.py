@@ -129,6 +129,7 @@ class AuditLog:
         target_discord_id: int | None = None,
         panel: str | None = None,
         target_id_or_label: str | None = None,
+        action: str | None = None,
     ) -> list[AuditEntry]:
         """The latest entries matching every filter given, newest first.
 
@@ -143,6 +144,7 @@ class AuditLog:
             "target_user_id": target_user_id,
             "target_discord_id": target_discord_id,
             "panel": panel,
+            "action": action,
         }
         given = {column: value for column, value in filters.items() if value is not None}
         clauses = [f"{column} = ?" for column in given]

@@ -163,14 +163,10 @@ async def create_link(
         # The balance at link time is where top-up notices count from: a payment made before the first sweep
         # after linking is then told, not taken as the starting point.
         await bot.ledger.observe(panel_name, account.id, member.id, Decimal(str(account.credits)), notify=False)
-    notes = [
-        note
-        for note in (
-            await grant_linked_role(bot, interaction.guild, member.id),
-            await write_external_id(bot, client, account, member.id),
-        )
-        if note
-    ]
+    roles = await bot.roles.reconcile(member.id, fresh=[(panel_name, account)])
+    notes = [*roles.notes]
+    if external := await write_external_id(bot, client, account, member.id):
+        notes.append(external)
     return LinkResult(link, notes)
 
 
@@ -188,7 +184,8 @@ async def remove_link(
         change.target_label = link.panel_username
         change.details["method"] = link.method.value
         change.details["panel_user_id"] = link.panel_user_id
-    await revoke_linked_role_if_unlinked(bot, interaction.guild, discord_id)
+    bot.roles.forget(panel_name, link.panel_user_id)
+    await bot.roles.reconcile(discord_id)  # the account's roles go with it
     await clear_external_id(bot, panel_name, link)
     return link
 
@@ -198,7 +195,8 @@ async def unlink_deleted_account(interaction: discord.Interaction[PanelDesk], *,
     bot = interaction.client
     await bot.links.unlink_account(panel_name, link.panel_user_id, reason="account deleted")
     await _record_unlink(bot, interaction.user.id, link, "account deleted")
-    await revoke_linked_role_if_unlinked(bot, interaction.guild, link.discord_id)
+    bot.roles.forget(panel_name, link.panel_user_id)
+    await bot.roles.reconcile(link.discord_id)
 
 
 async def unlink_departed_member(bot: PanelDesk, member: discord.Member) -> None:
@@ -216,28 +214,13 @@ async def _record_unlink(bot: PanelDesk, actor_id: int | None, link: Link, reaso
     await record(bot, actor_id, change, AuditOutcome.OK)
 
 
-async def grant_linked_role(bot: PanelDesk, guild: discord.Guild | None, discord_id: int) -> str | None:
-    role_id = bot.settings.linked_role_id
-    if not role_id or guild is None:
-        return None
-    try:
-        member = guild.get_member(discord_id) or await guild.fetch_member(discord_id)
-        await member.add_roles(discord.Object(role_id), reason="Linked a panel account")
-    except discord.HTTPException as exc:
-        log.warning("could not give role %s to %s: %s", role_id, discord_id, exc)
-        return "The linked role could not be given (the bot may lack Manage Roles); staff have been told in the log."
-    return f"<@{discord_id}> now has the <@&{role_id}> role."
-
-
-async def revoke_linked_role_if_unlinked(bot: PanelDesk, guild: discord.Guild | None, discord_id: int) -> None:
-    role_id = bot.settings.linked_role_id
-    if not role_id or guild is None or await bot.links.links_of_member(discord_id):
-        return
-    try:
-        member = guild.get_member(discord_id) or await guild.fetch_member(discord_id)
-        await member.remove_roles(discord.Object(role_id), reason="No panel account linked any more")
-    except discord.HTTPException as exc:
-        log.warning("could not take role %s from %s: %s", role_id, discord_id, exc)
+async def follow_account(bot: PanelDesk, panel_name: str, account: PanelUser) -> list[str]:
+    """After staff changed an account through the bot (suspension, credits, server limit): its member's roles
+    follow at once, not at the next sweep. Sentences for the staff member's reply."""
+    link = await bot.links.get_for_account(panel_name, account.id)
+    if link is None:
+        return []
+    return (await bot.roles.reconcile(link.discord_id, fresh=[(panel_name, account)])).notes
 
 
 async def write_external_id(bot: PanelDesk, client: PanelClient, account: PanelUser, discord_id: int) -> str | None:

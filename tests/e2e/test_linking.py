@@ -64,8 +64,9 @@ async def test_external_id_naming_the_member_links_without_input(desk: Desk) -> 
     link = await desk.bot.links.get_for_member("main", MEMBER)
     assert link.panel_user_id == str(account.id) and link.method is LinkMethod.EXTERNAL_ID
     assert desk.discord.role_changes[-1][:3] == (GUILD, MEMBER, LINKED_ROLE) and desk.discord.role_changes[-1][3]
-    [entry] = await desk.bot.audit.recent(target_discord_id=MEMBER)
+    role, entry = await desk.bot.audit.recent(target_discord_id=MEMBER)  # newest first: the role followed the link
     assert (entry.action, entry.outcome, entry.details["method"]) == ("link.create", AuditOutcome.OK, "external_id")
+    assert (role.action, role.actor_id, role.details["role_id"]) == ("role.add", None, LINKED_ROLE)
 
 
 async def test_without_automatic_proof_the_member_chooses(desk: Desk) -> None:
@@ -308,8 +309,10 @@ async def test_unlink_after_confirmation_takes_the_role_back(desk: Desk) -> None
     assert await desk.bot.links.get_for_member("main", MEMBER) is None
     assert desk.discord.role_changes[-1][:4] == (GUILD, MEMBER, LINKED_ROLE, False)
     entries = await desk.bot.audit.recent(target_discord_id=MEMBER)
-    assert [(e.action, e.details["method"]) for e in entries] == [
+    assert [(e.action, e.details.get("method", e.details.get("role_id"))) for e in entries] == [
+        ("role.remove", LINKED_ROLE),
         ("link.remove", "external_id"),
+        ("role.add", LINKED_ROLE),
         ("link.create", "external_id"),
     ]
 
@@ -327,7 +330,7 @@ async def test_unlink_cancelled_or_unanswered_keeps_the_link(desk: Desk, monkeyp
     timed_out = await record.wait_for_message(lambda m: bool(m.buttons()) and m.buttons()[0].get("disabled"), 3)
     assert "no answer" in timed_out.content.lower()
     assert await desk.bot.links.get_for_member("main", MEMBER) is not None
-    assert [e.action for e in await desk.bot.audit.recent(target_discord_id=MEMBER)] == ["link.create"]
+    assert [e.action for e in await desk.bot.audit.recent(target_discord_id=MEMBER)] == ["role.add", "link.create"]
 
 
 async def test_account_shows_the_members_own_account(desk: Desk) -> None:
@@ -385,7 +388,7 @@ async def test_members_who_leave_keep_their_link_by_default(desk: Desk) -> None:
     desk.guild.remove_member(MEMBER)
     await asyncio.sleep(0.3)  # the leave event has been handled
     assert await desk.bot.links.get_for_member("main", MEMBER) is not None
-    assert [e.action for e in await desk.bot.audit.recent(target_discord_id=MEMBER)] == ["link.create"]
+    assert [e.action for e in await desk.bot.audit.recent(target_discord_id=MEMBER)] == ["role.add", "link.create"]
 
 
 # --- admins ----------------------------------------------------------------------------------------------------
