@@ -536,6 +536,27 @@ async def test_discord_py_waits_out_a_429_it_could_not_foresee(standin: DiscordS
     assert standin.guilds[GUILD].member(CAROL).roles == [MEMBER_ROLE]
 
 
+async def test_role_delete_reaches_the_bots_cache(standin: DiscordStandIn, bot: DemoBot) -> None:
+    await asyncio.wait_for(bot.wait_until_ready(), 5)  # members are chunked by then
+    guild = standin.guilds[GUILD]
+    await bot.http.add_role(GUILD, BOB, MEMBER_ROLE)
+    await standin.wait_for_role_change()
+    cached = bot.get_guild(GUILD)
+    assert cached is not None
+    deleted = asyncio.ensure_future(bot.wait_for("guild_role_delete"))
+    role = guild.delete_role(MEMBER_ROLE)
+    assert (await asyncio.wait_for(deleted, 5)).id == role.id == MEMBER_ROLE
+    assert cached.get_role(MEMBER_ROLE) is None and MEMBER_ROLE not in guild.roles
+    bob = cached.get_member(BOB)
+    assert bob is not None and [r.id for r in bob.roles] == [GUILD]  # only @everyone is left
+    assert guild.member(BOB).roles == []
+    with pytest.raises(discord.NotFound) as refused:
+        await bot.http.add_role(GUILD, BOB, MEMBER_ROLE)
+    assert refused.value.code == 10011  # Unknown Role
+    with pytest.raises(ValueError, match="managed"):
+        guild.delete_role(guild.bot_role.id)
+
+
 async def test_answering_twice_is_rejected(standin: DiscordStandIn, bot: DemoBot) -> None:
     record = await standin.run_command("ping", user=ALICE, guild=GUILD)
     await record.wait_for()
