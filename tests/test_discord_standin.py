@@ -11,6 +11,7 @@ import asyncio
 import gc
 import io
 import threading
+import time
 import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from discord.ext import commands
 from discord_endpoints import point_discord_at
 from simulators.discord import DiscordStandIn, snowflake_at
 from simulators.discord.errors import FormErrors
+from simulators.discord.ratelimits import RouteRateLimits
 from simulators.discord.validation import validate_autocomplete, validate_modal
 
 TOKEN = "stand-in-test-token"
@@ -40,6 +42,7 @@ CAROL = 4_100_000_000_000_000_012  # keeps her DMs closed
 STAFF = 4_100_000_000_000_000_013  # may manage roles
 SERVERS = ["alpha", "alpine", "beta"]
 MANAGE_ROLES = 1 << 28
+CROWD = [4_100_000_000_000_001_000 + i for i in range(20)]  # members a role sync walks through
 
 
 class ConfirmView(discord.ui.View):
@@ -501,6 +504,59 @@ async def test_role_above_the_bot_is_refused(standin: DiscordStandIn, bot: DemoB
     assert standin.role_changes == [] and record.responses == []
 
 
+async def test_discord_py_paces_role_changes_on_the_rate_limit_headers(standin: DiscordStandIn, bot: DemoBot) -> None:
+    standin.role_rate_limit = (5, 1.0)
+    standin.role_latency = 0.02  # so that requests sent together are in flight together
+    guild = standin.guilds[GUILD]
+    for number, user in enumerate(CROWD):
+        guild.add_member(user, f"crowd{number}")
+    started = time.perf_counter()
+    await asyncio.gather(*(bot.http.add_role(GUILD, user, MEMBER_ROLE, reason="role sync") for user in CROWD))
+    elapsed = time.perf_counter() - started
+    # Not one 429, and no 429 needed to find the bucket: discord.py's bucket starts as 1 request of 1, so the
+    # first request goes alone and its headers (limit 5, remaining 4, bucket hash) size the bucket; then it
+    # sends 4, sleeps out Reset-After, sends 5, and so on.
+    assert standin.rate_limited == [] and standin.errors_returned == []
+    assert standin.role_requests == 20 and 1 < standin.max_role_requests_in_flight <= 5
+    assert all(guild.member(user).roles == [MEMBER_ROLE] for user in CROWD)
+    # Four windows of five, about four seconds: three waits between them, and one after the last, which
+    # discord.py sleeps out before returning from the request that emptied the bucket.
+    assert 3.5 < elapsed < 6
+
+
+async def test_discord_py_waits_out_a_429_it_could_not_foresee(standin: DiscordStandIn, bot: DemoBot) -> None:
+    standin.role_rate_limit = (2, 1.0)
+    for user in (ALICE, BOB):  # someone else spends the bucket; discord.py has not seen its headers yet
+        assert await rest(standin, "PUT", f"/guilds/{GUILD}/members/{user}/roles/{MEMBER_ROLE}") == (204, None)
+    await bot.http.add_role(GUILD, CAROL, MEMBER_ROLE)
+    # Retried after retry_after rather than raised: the 429 has the Via header discord.py demands of Discord's
+    # own 429s (without it, it takes the answer for a Cloudflare ban).
+    path = f"/api/v10/guilds/{GUILD}/members/{CAROL}/roles/{MEMBER_ROLE}"
+    assert standin.rate_limited == [("PUT", path)]
+    assert standin.guilds[GUILD].member(CAROL).roles == [MEMBER_ROLE]
+
+
+async def test_role_delete_reaches_the_bots_cache(standin: DiscordStandIn, bot: DemoBot) -> None:
+    await asyncio.wait_for(bot.wait_until_ready(), 5)  # members are chunked by then
+    guild = standin.guilds[GUILD]
+    await bot.http.add_role(GUILD, BOB, MEMBER_ROLE)
+    await standin.wait_for_role_change()
+    cached = bot.get_guild(GUILD)
+    assert cached is not None
+    deleted = asyncio.ensure_future(bot.wait_for("guild_role_delete"))
+    role = guild.delete_role(MEMBER_ROLE)
+    assert (await asyncio.wait_for(deleted, 5)).id == role.id == MEMBER_ROLE
+    assert cached.get_role(MEMBER_ROLE) is None and MEMBER_ROLE not in guild.roles
+    bob = cached.get_member(BOB)
+    assert bob is not None and [r.id for r in bob.roles] == [GUILD]  # only @everyone is left
+    assert guild.member(BOB).roles == []
+    with pytest.raises(discord.NotFound) as refused:
+        await bot.http.add_role(GUILD, BOB, MEMBER_ROLE)
+    assert refused.value.code == 10011  # Unknown Role
+    with pytest.raises(ValueError, match="managed"):
+        guild.delete_role(guild.bot_role.id)
+
+
 async def test_answering_twice_is_rejected(standin: DiscordStandIn, bot: DemoBot) -> None:
     record = await standin.run_command("ping", user=ALICE, guild=GUILD)
     await record.wait_for()
@@ -633,6 +689,47 @@ async def test_members_and_roles_over_rest(standin: DiscordStandIn) -> None:
         404,
         {"message": "Unknown Role", "code": 10011},
     )
+
+
+async def test_role_routes_past_the_limit_get_429_and_change_nothing(standin: DiscordStandIn) -> None:
+    standin.role_rate_limit = (2, 5.0)
+    headers = {"Authorization": f"Bot {TOKEN}"}
+    answers: list[tuple[int, Any, Any]] = []
+    async with aiohttp.ClientSession() as session:
+        for user in (ALICE, BOB, CAROL):
+            url = f"{standin.api_base}/guilds/{GUILD}/members/{user}/roles/{MEMBER_ROLE}"
+            async with session.put(url, headers=headers) as response:
+                body = await response.json() if response.status == 429 else None
+                answers.append((response.status, response.headers.copy(), body))
+        # A bucket is per route and guild: editing a member (another route) still goes through.
+        url = f"{standin.api_base}/guilds/{GUILD}/members/{CAROL}"
+        async with session.patch(url, json={"roles": [str(MEMBER_ROLE)]}, headers=headers) as response:
+            edit_status, edit_headers = response.status, response.headers.copy()
+    (first_status, first, _), (second_status, second, _), (status, refused, body) = answers
+    assert (first_status, second_status, status) == (204, 204, 429)
+    assert (first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"], second["X-RateLimit-Remaining"]) == (
+        "2",
+        "1",
+        "0",
+    )
+    assert first["X-RateLimit-Bucket"] == refused["X-RateLimit-Bucket"] != edit_headers["X-RateLimit-Bucket"]
+    assert 0 < float(first["X-RateLimit-Reset-After"]) <= 5
+    assert abs(float(first["X-RateLimit-Reset"]) - time.time() - 5) < 1
+    assert body["message"] == "You are being rate limited." and body["global"] is False
+    assert 0 < body["retry_after"] <= 5 and refused["Retry-After"] == "5"
+    assert refused["X-RateLimit-Scope"] == "user" and refused["X-RateLimit-Remaining"] == "0"
+    assert standin.guilds[GUILD].member(CAROL).roles == [MEMBER_ROLE]  # by the edit; the refused PUT changed nothing
+    assert [(c.user_id, c.added) for c in standin.role_changes] == [(ALICE, True), (BOB, True), (CAROL, True)]
+    path = f"/api/v10/guilds/{GUILD}/members/{CAROL}/roles/{MEMBER_ROLE}"
+    assert standin.rate_limited == [("PUT", path)] and [e.status for e in standin.errors_returned] == [429]
+    assert edit_status == 200 and edit_headers["X-RateLimit-Remaining"] == "1"
+    assert standin.role_requests == 4
+
+
+def test_unlimited_role_routes_still_send_headers() -> None:
+    verdict = RouteRateLimits(None).take("PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}", GUILD)
+    assert verdict.allowed and verdict.headers["X-RateLimit-Limit"] == "10000"
+    assert verdict.headers["X-RateLimit-Remaining"] == "9999" and "Retry-After" not in verdict.headers
 
 
 async def test_unknown_routes_are_recorded(standin: DiscordStandIn) -> None:

@@ -240,6 +240,22 @@ class FakeGuild:
         self._emit("GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.payload()})
         return role
 
+    def delete_role(self, role_id: int) -> FakeRole:
+        """Delete a role, as a server admin does in Discord's client: it leaves the guild and every member who
+        held it. Discord announces only GUILD_ROLE_DELETE, no GUILD_MEMBER_UPDATE per holder (discord.py drops
+        the role from the guild and members' ``roles`` skip ids the guild no longer has)."""
+        role = self.roles.get(role_id)
+        if role is None:
+            raise ValueError(f"role {role_id} is not in guild {self.id}")
+        if role is self.everyone or role.managed:
+            raise ValueError(f"role {role.name!r} cannot be deleted: Discord refuses @everyone and managed roles")
+        del self.roles[role_id]
+        for member in self.members.values():
+            if role_id in member.roles:
+                member.roles.remove(role_id)
+        self._emit("GUILD_ROLE_DELETE", {"guild_id": str(self.id), "role_id": str(role_id)})
+        return role
+
     def add_channel(self, channel_id: int, name: str) -> FakeChannel:
         channel = FakeChannel(channel_id, name, guild_id=self.id, position=len(self.channels))
         self.channels[channel_id] = channel

@@ -41,6 +41,7 @@ from simulators.discord.models import (
     SnowflakeFactory,
     iso,
 )
+from simulators.discord.ratelimits import RATE_LIMITED_MESSAGE, RouteRateLimits, Verdict
 from simulators.discord.records import (
     FLAG_EPHEMERAL,
     FLAG_IS_COMPONENTS_V2,
@@ -93,6 +94,7 @@ SETTABLE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_IS_CO
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
 Handler = Callable[..., Awaitable[Any]]
+Route = tuple[str, re.Pattern[str], Handler, bool, str | None]
 
 
 @dataclass
@@ -131,7 +133,13 @@ class DiscordStandIn:
         token_lifetime: float = 15 * 60,
         heartbeat_interval: float = 41.25,
         nonce_window: float = 5 * 60,
+        role_rate_limit: tuple[int, float] | None = None,
+        role_latency: float = 0.0,
     ) -> None:
+        """``role_rate_limit`` is (requests, window seconds) per member-role route and guild, as Discord limits
+        them; None never refuses but still sends the headers. ``role_latency`` is how long each member-role
+        request takes to answer, Discord's round trip: with it, requests a bot fires at once overlap here and
+        ``max_role_requests_in_flight`` shows how many it had out together."""
         self.token = token
         self.application_id = application_id
         # GATEWAY_GUILD_MEMBERS_LIMITED | GATEWAY_MESSAGE_CONTENT_LIMITED | APPLICATION_COMMAND_BADGE
@@ -141,6 +149,8 @@ class DiscordStandIn:
         self.token_lifetime = token_lifetime
         self.heartbeat_interval = heartbeat_interval
         self.nonce_window = nonce_window
+        self.role_latency = role_latency
+        self._rate_limits = RouteRateLimits(role_rate_limit)
         self.api_base = ""
         self.gateway_url = ""
 
@@ -158,6 +168,12 @@ class DiscordStandIn:
         self.errors_returned: list[ErrorResponse] = []
         self.internal_errors: list[str] = []  # tracebacks of the stand-in's own failures
         self.requests: list[tuple[str, str]] = []
+        # Member-role requests: how many arrived, every one answered 429 (also in errors_returned), and the
+        # most that were being answered at once.
+        self.role_requests = 0
+        self.rate_limited: list[tuple[str, str]] = []
+        self.max_role_requests_in_flight = 0
+        self._role_requests_in_flight = 0
         self.identify_payloads: list[dict[str, Any]] = []
         self.gateway_urls: list[str] = []  # as the bot opened them, query included
         self.gateway_closes: list[tuple[int, str]] = []  # close codes the stand-in ended connections with
@@ -168,6 +184,16 @@ class DiscordStandIn:
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._runner: web.AppRunner | None = None
         self._routes = self._route_table()
+
+    @property
+    def role_rate_limit(self) -> tuple[int, float] | None:
+        """(requests, window seconds) per member-role route and guild, or None. Settable at any time: buckets
+        already open keep their count, and the new numbers apply from the next request on."""
+        return self._rate_limits.limit
+
+    @role_rate_limit.setter
+    def role_rate_limit(self, limit: tuple[int, float] | None) -> None:
+        self._rate_limits.limit = limit
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -556,7 +582,8 @@ class DiscordStandIn:
 
     # ----------------------------------------------------------------- HTTP plumbing
 
-    def _route_table(self) -> list[tuple[str, re.Pattern[str], Handler, bool]]:
+    def _route_table(self) -> list[Route]:
+        """(method, path pattern, handler, needs the bot token, rate-limit route name or None)."""
         snowflake, token = r"(?P<{}>\d+)", r"(?P<token>[^/]+)"
         app = snowflake.format("app")
         guild = snowflake.format("guild")
@@ -601,42 +628,30 @@ class DiscordStandIn:
             ("PUT", f"/guilds/{guild}/members/{user}/roles/(?P<role>\\d+)", self._add_role, True),
             ("DELETE", f"/guilds/{guild}/members/{user}/roles/(?P<role>\\d+)", self._remove_role, True),
         ]
-        return [(method, re.compile(f"^{pattern}$"), handler, auth) for method, pattern, handler, auth in table]
+        # The member-role routes get Discord's per-route rate limits; named as discord.py's Route.key names them.
+        limited: dict[Handler, str] = {
+            self._edit_member: "PATCH /guilds/{guild_id}/members/{user_id}",
+            self._add_role: "PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            self._remove_role: "DELETE /guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+        }
+        return [
+            (method, re.compile(f"^{pattern}$"), handler, auth, limited.get(handler))
+            for method, pattern, handler, auth in table
+        ]
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         method, full_path = request.method, request.path
         self.requests.append((method, full_path))
         path = full_path[len(API_PREFIX) :] if full_path.startswith(API_PREFIX + "/") else None
-        for route_method, pattern, handler, auth in self._routes if path is not None else []:
+        for route_method, pattern, handler, auth, limited in self._routes if path is not None else []:
             assert path is not None
             match = pattern.match(path)
             if match is None or route_method != method:
                 continue
             call = _Call(method, full_path, dict(request.query), request.headers)
-            try:
-                if auth and request.headers.get("Authorization") != f"Bot {self.token}":
-                    raise err.unauthorized()
-                await self._read_body(request, call)
-                params = {k: (v if k in ("token", "message") else int(v)) for k, v in match.groupdict().items()}
-                if "app" in params and params["app"] != self.application_id:
-                    raise (
-                        err.unknown_webhook()
-                        if "token" in params
-                        else DiscordAPIError(404, 10002, "Unknown Application")
-                    )
-                result = await handler(call, **params)
-            except DiscordAPIError as exc:
-                return self._refuse(call, exc)
-            except Exception as exc:
-                # A bug in the stand-in, not an answer Discord would give. Not a 5xx: discord.py retries those
-                # with growing sleeps; a 418 fails the bot's call at once, and the test through errors_returned.
-                self.internal_errors.append(traceback.format_exc())
-                error = DiscordAPIError(418, -1, f"stand-in internal error: {exc!r}")
-                return self._refuse(call, error)
-            self._changes.notify()
-            if result is None:
-                return web.Response(status=204)
-            return _json(result)
+            if limited is None:
+                return await self._answer(request, call, match, handler, auth)
+            return await self._answer_rate_limited(request, call, match, handler, auth, limited)
         self.unhandled_requests.append((method, full_path))
         body = {
             "message": "404: Not Found",
@@ -646,6 +661,60 @@ class DiscordStandIn:
         self.errors_returned.append(ErrorResponse(method, full_path, 404, body))
         self._changes.notify()
         return _json(body, status=404)
+
+    async def _answer(
+        self, request: web.Request, call: _Call, match: re.Match[str], handler: Handler, auth: bool
+    ) -> web.Response:
+        try:
+            if auth and request.headers.get("Authorization") != f"Bot {self.token}":
+                raise err.unauthorized()
+            await self._read_body(request, call)
+            params = {k: (v if k in ("token", "message") else int(v)) for k, v in match.groupdict().items()}
+            if "app" in params and params["app"] != self.application_id:
+                raise (
+                    err.unknown_webhook() if "token" in params else DiscordAPIError(404, 10002, "Unknown Application")
+                )
+            result = await handler(call, **params)
+        except DiscordAPIError as exc:
+            return self._refuse(call, exc)
+        except Exception as exc:
+            # A bug in the stand-in, not an answer Discord would give. Not a 5xx: discord.py retries those
+            # with growing sleeps; a 418 fails the bot's call at once, and the test through errors_returned.
+            self.internal_errors.append(traceback.format_exc())
+            error = DiscordAPIError(418, -1, f"stand-in internal error: {exc!r}")
+            return self._refuse(call, error)
+        self._changes.notify()
+        if result is None:
+            return web.Response(status=204)
+        return _json(result)
+
+    async def _answer_rate_limited(
+        self, request: web.Request, call: _Call, match: re.Match[str], handler: Handler, auth: bool, route: str
+    ) -> web.Response:
+        """A member-role request: it waits out ``role_latency``, then spends one request of its (route, guild)
+        bucket. Refused with Discord's 429 and left unapplied when the bucket is empty; every answer, errors
+        included (Discord counts those too), carries the bucket's headers."""
+        self.role_requests += 1
+        self._role_requests_in_flight += 1
+        self.max_role_requests_in_flight = max(self.max_role_requests_in_flight, self._role_requests_in_flight)
+        try:
+            await asyncio.sleep(self.role_latency)
+            verdict = self._rate_limits.take(route, int(match["guild"]))
+            if verdict.allowed:
+                response = await self._answer(request, call, match, handler, auth)
+            else:
+                response = self._rate_limit_refusal(call, verdict)
+            response.headers.update(verdict.headers)
+            return response
+        finally:
+            self._role_requests_in_flight -= 1
+
+    def _rate_limit_refusal(self, call: _Call, verdict: Verdict) -> web.Response:
+        body = {"message": RATE_LIMITED_MESSAGE, "retry_after": verdict.retry_after, "global": False}
+        self.rate_limited.append((call.method, call.path))
+        self.errors_returned.append(ErrorResponse(call.method, call.path, 429, body))
+        self._changes.notify()
+        return _json(body, status=429)
 
     def _refuse(self, call: _Call, exc: DiscordAPIError) -> web.Response:
         error = ErrorResponse(call.method, call.path, exc.status, exc.body())
