@@ -25,7 +25,7 @@ from discord.ext import commands
 
 from cogs.common.errors import PanelDeskTree, answer_if_forgotten
 from cogs.common.pager import OpenLists
-from cogs.common.role_sync import RoleSync
+from cogs.common.role_sync import RoleSync, check_roles_over_rest
 from cogs.common.text import NO_MENTIONS
 from cogs.notifications import Notifications
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
@@ -191,6 +191,8 @@ class PanelDesk(commands.Bot):
         notices = self.get_cog("Notifications")
         if isinstance(notices, Notifications):
             waits.append(asyncio.ensure_future(notices.stop_at_safe_point()))
+        if (role_pass := self.roles.running_pass()) is not None:
+            waits.append(role_pass)  # it stops after the member it is changing
         unfinished: set[asyncio.Future[Any]] = set()
         if waits:
             _, unfinished = await asyncio.wait(waits, timeout=STOP_GRACE_SECONDS)
@@ -229,6 +231,8 @@ class PanelDesk(commands.Bot):
             len(self.guilds),
             time.monotonic() - self.began,
         )
+        for role_id, problem in self.roles.problems().items():
+            log.warning("Role sync cannot manage role %s: %s", role_id, problem)
 
     def check_panels_in_background(self) -> None:
         """Probe every panel once, beside logging in: a dead panel is a WARNING at start, not a surprise at the
@@ -310,6 +314,18 @@ async def _probe(name: str, client: PanelClient) -> None:
         report.detail.rstrip("."),
         extra={"panel": name},
     )
+
+
+def members_intent_reason(settings: Settings) -> str:
+    """The settings that make the bot ask for the Server Members intent, for the sentence when Discord refuses it."""
+    reasons = []
+    if settings.on_member_leave == "unlink":
+        reasons.append("ON_MEMBER_LEAVE=unlink")
+    if settings.role_rules:
+        reasons.append("ROLE_RULES")
+    if settings.linked_role_id is not None:
+        reasons.append("LINKED_ROLE_ID")
+    return " and ".join(reasons) or "the bot"
 
 
 def panel_host(url: str) -> str:
@@ -443,7 +459,8 @@ def command_names(bot: PanelDesk) -> list[str]:
 
 
 async def run_check(settings: Settings) -> int:
-    """`--check`: settings, database, each panel, and the commands, without ever contacting Discord."""
+    """`--check`: settings, database, each panel, and the commands; Discord only over REST, and only to check the
+    roles that role rules manage."""
     ok = True
     print("Settings: loaded.")
     for warning in settings_warnings(settings):
@@ -460,6 +477,8 @@ async def run_check(settings: Settings) -> int:
             print(f"  capabilities: {features}")
         if not settings.admin_role_ids:
             print("Warning: ADMIN_ROLE_IDS is empty, so nobody can use the admin commands.")
+        if bot.roles.enabled:
+            ok &= await _check_roles(settings)
         names = command_names(bot)
         where = f"guilds {', '.join(map(str, settings.guild_ids))}" if settings.guild_ids else "globally"
         print(f"Slash commands ({len(names)}, registered {where}): " + ", ".join(f"/{n}" for n in names))
@@ -468,6 +487,29 @@ async def run_check(settings: Settings) -> int:
         await bot.db.close()
     print("All good." if ok else "Some checks failed; see above.")
     return 0 if ok else 1
+
+
+async def _check_roles(settings: Settings) -> bool:
+    """With role rules, `--check` logs in to Discord's REST API (never the gateway) to see each managed role as the
+    bot will: whether it exists, and whether the bot's permissions and place in the hierarchy let it give it."""
+    client = discord.Client(intents=discord.Intents.none())
+    try:
+        await client.login(settings.discord_token.get_secret_value())
+        problems = await check_roles_over_rest(client, settings.managed_role_rules(), settings.guild_ids)
+    except discord.LoginFailure:
+        print("Roles: Discord refused DISCORD_TOKEN, so the managed roles could not be checked.")
+        return False
+    except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+        print(f"Roles: Discord could not be asked about the managed roles ({type(exc).__name__}: {exc}).")
+        return False
+    finally:
+        await client.close()
+    count = len({rule.role_id for rule in settings.managed_role_rules()})
+    if not problems:
+        print(f"Roles: the bot can give and take each of the {count} managed role(s).")
+    for line in problems:
+        print(f"Roles: {line}")
+    return not problems
 
 
 class DiscordUnreachable(Exception):
@@ -587,7 +629,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Discord refused DISCORD_TOKEN: reset the token in the developer portal and update it.", file=sys.stderr)
         return 2
     except discord.PrivilegedIntentsRequired:
-        print("Enable the intents the bot needs under Bot > Privileged Gateway Intents.", file=sys.stderr)
+        print(
+            f"Discord refused the Server Members intent, which {members_intent_reason(settings)} needs: switch on "
+            "Server Members Intent under Bot > Privileged Gateway Intents in the developer portal.",
+            file=sys.stderr,
+        )
         return 2
     except StorageError as exc:
         print(f"The database could not be opened: {exc}. Check DATABASE_PATH.", file=sys.stderr)

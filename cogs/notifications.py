@@ -116,7 +116,7 @@ class Notifications(
 
     async def cog_load(self) -> None:
         self._tasks.append(asyncio.create_task(self._send_forever(), name="notice-sender"))
-        if self.watched_panels():
+        if self.watched_panels() or self.bot.roles.enabled:  # role rules: a pass each interval, even with no sweep
             self._tasks.append(asyncio.create_task(self._watch_forever(), name="panel-watcher"))
 
     async def stop_at_safe_point(self) -> None:

@@ -56,6 +56,8 @@ class Panels(commands.GroupCog, group_name="panel", group_description="The game 
             watched = [name for name, client in panels if name in notices.watched_panels()]
             lines += [sweep_line(name, notices.last_sweeps.get(name)) for name in watched]
             embed.add_field(name="Notices", value="\n".join(lines), inline=False)
+        if self.bot.roles.enabled:
+            embed.add_field(name="Roles", value=roles_status(self.bot)[:1024], inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="sync", description="Register the bot's slash commands with Discord again")
@@ -90,9 +92,27 @@ def outbox_line(outbox: OutboxSummary, max_attempts: int) -> str:
 
 def sweep_line(panel: str, sweep: FinishedSweep | None) -> str:
     if sweep is None:
-        return f"Credit watcher on {panel}: not swept yet."
+        return f"Panel watcher on {panel}: not swept yet."
     outcome = f", stopped: {safe(sweep.error, limit=200)}" if sweep.error else ""
-    return f"Credit watcher on {panel}: last sweep {_ago(sweep.finished_at)}, took {sweep.seconds:.1f} s{outcome}."
+    return f"Panel watcher on {panel}: last sweep {_ago(sweep.finished_at)}, took {sweep.seconds:.1f} s{outcome}."
+
+
+def roles_status(bot: PanelDesk) -> str:
+    """The role sync's last pass, and each managed role it cannot give, with the fix."""
+    roles = bot.roles
+    last = roles.last_pass
+    if last is None:
+        lines = ["Role sync: no pass yet (one follows each sweep)."]
+    else:
+        changed = roles.summary(last) or "nothing to change"
+        lines = [
+            f"Role sync: last pass {_ago(last.finished_at)} over {last.members} member(s), {changed}, "
+            f"took {last.seconds:.1f} s."
+        ]
+        if last.failed:
+            lines[0] += f" {last.failed} change(s) failed; the next pass tries again."
+    lines += [f"⚠️ <@&{role_id}>: {problem}" for role_id, problem in roles.problems().items()]
+    return "\n".join(lines)
 
 
 def _ago(moment: float) -> str:

@@ -20,7 +20,16 @@ from simulators.calagopus import CalagopusSimulator
 from simulators.convoy import ConvoySimulator
 from simulators.ctrlpanel import CtrlPanelSimulator
 from simulators.discord import DiscordStandIn, FakeGuild
-from simulators.discord.world import GUILD, MEMBERS, TOKEN, DemoMember, bot_settings, seed_demo_guild
+from simulators.discord.world import (
+    CUSTOMER_ROLE,
+    GUILD,
+    MEMBERS,
+    SUSPENDED_ROLE,
+    TOKEN,
+    DemoMember,
+    bot_settings,
+    seed_demo_guild,
+)
 from simulators.loopback import LoopbackServer
 from simulators.pterodactyl import PterodactylSimulator
 from simulators.pterodactyl_legacy import LegacyPterodactylSimulator
@@ -142,6 +151,11 @@ def demo_settings(discord: DiscordStandIn, panels: dict[str, LoopbackServer], da
         # One sweep a minute (the least allowed), so a top-up made on the panel shows up while trying it.
         credit_watch_interval_seconds=60,
         low_credit_threshold=50,
+        # Customer while the billing account holds credits; Suspended while any linked account is suspended.
+        role_rules=[
+            {"role_id": CUSTOMER_ROLE, "when": "credits_at_least", "value": 1, "panel": BILLING},
+            {"role_id": SUSPENDED_ROLE, "when": "suspended"},
+        ],
     )
     return DemoSettings(**values)
 

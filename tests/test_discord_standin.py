@@ -505,23 +505,18 @@ async def test_role_above_the_bot_is_refused(standin: DiscordStandIn, bot: DemoB
 
 
 async def test_discord_py_paces_role_changes_on_the_rate_limit_headers(standin: DiscordStandIn, bot: DemoBot) -> None:
-    standin.role_rate_limit = (5, 1.0)
+    standin.role_rate_limit = (5, 0.25)
     standin.role_latency = 0.02  # so that requests sent together are in flight together
     guild = standin.guilds[GUILD]
     for number, user in enumerate(CROWD):
         guild.add_member(user, f"crowd{number}")
-    started = time.perf_counter()
     await asyncio.gather(*(bot.http.add_role(GUILD, user, MEMBER_ROLE, reason="role sync") for user in CROWD))
-    elapsed = time.perf_counter() - started
     # Not one 429, and no 429 needed to find the bucket: discord.py's bucket starts as 1 request of 1, so the
     # first request goes alone and its headers (limit 5, remaining 4, bucket hash) size the bucket; then it
     # sends 4, sleeps out Reset-After, sends 5, and so on.
     assert standin.rate_limited == [] and standin.errors_returned == []
     assert standin.role_requests == 20 and 1 < standin.max_role_requests_in_flight <= 5
     assert all(guild.member(user).roles == [MEMBER_ROLE] for user in CROWD)
-    # Four windows of five, about four seconds: three waits between them, and one after the last, which
-    # discord.py sleeps out before returning from the request that emptied the bucket.
-    assert 3.5 < elapsed < 6
 
 
 async def test_discord_py_waits_out_a_429_it_could_not_foresee(standin: DiscordStandIn, bot: DemoBot) -> None:

@@ -128,7 +128,7 @@ def rule_holds(
             continue
         holds = account_holds(rule, fact)
         if holds:
-            return True, f"{fact.username} on {link.panel}"
+            return True, f"{fact.username} on {link.panel} meets it"
         if holds is None:
             unknown.append(link.panel)
     if unknown:

@@ -145,10 +145,7 @@ class RoleSync:
         for role_id in managed_roles(self.rules):
             guild = where.get(role_id)
             if guild is None:
-                found[role_id] = (
-                    f"Role {role_id} in ROLE_RULES is in none of the bot's servers (deleted?) — create it again and "
-                    "put its new id in the rules, or remove the rule."
-                )
+                found[role_id] = missing_role(role_id)
                 continue
             problem = role_problem(guild, guild.get_role(role_id))
             if problem:
@@ -259,6 +256,10 @@ class RoleSync:
             self._again = True
             return
         self._pass = asyncio.create_task(self._passes(), name="role-sync")
+        self.bot._keep(self._pass)  # cancelled if the bot closes without a clean stop
+
+    def running_pass(self) -> asyncio.Task[PassReport] | None:
+        return self._pass if self._pass is not None and not self._pass.done() else None
 
     async def _passes(self) -> PassReport:
         report = await self.run_pass()
@@ -401,8 +402,16 @@ class RoleSync:
             log.warning("could not post the role sync summary to channel %s: %s", channel_id, exc)
 
 
-def role_problem(guild: discord.Guild, role: discord.Role | None) -> str | None:
-    """Why the bot cannot give or take `role` in `guild`, with the fix; None when it can."""
+def missing_role(role_id: int) -> str:
+    return (
+        f"Role {role_id} in ROLE_RULES is in none of the bot's servers (deleted?) — create it again and put its new "
+        "id in the rules, or remove the rule."
+    )
+
+
+def role_problem(guild: discord.Guild, role: discord.Role | None, me: discord.Member | None = None) -> str | None:
+    """Why the bot cannot give or take `role` in `guild`, with the fix; None when it can. `me`: the bot's member,
+    when the guild did not come from the gateway's cache (`--check` reads it over REST)."""
     if role is None:
         return "The role no longer exists (deleted?) — create it again and put its new id in ROLE_RULES."
     name = f"Role {safe(role.name, limit=60)!r} ({role.id})"
@@ -410,7 +419,7 @@ def role_problem(guild: discord.Guild, role: discord.Role | None) -> str | None:
         return "@everyone is every member's role and cannot be given — name another role in ROLE_RULES."
     if role.managed:
         return f"{name} belongs to an integration (a bot or boosts) and cannot be given — use a role you created."
-    me = guild.me
+    me = me or guild.me
     if me is None:
         return None  # not connected yet; checked again at the next pass
     if not me.guild_permissions.manage_roles:
@@ -433,6 +442,28 @@ async def _member(guild: discord.Guild, discord_id: int) -> discord.Member | Non
         return await guild.fetch_member(discord_id)
     except discord.NotFound:
         return None
+
+
+async def check_roles_over_rest(client: discord.Client, rules: Iterable[RoleRule], guild_ids: list[int]) -> list[str]:
+    """`--check`: each managed role's problem, read over REST with a logged-in client (no gateway), one line each."""
+    assert client.user is not None
+    guilds = guild_ids or [guild.id async for guild in client.fetch_guilds(limit=None)]
+    found: dict[int, tuple[discord.Guild, discord.Member]] = {}
+    for guild_id in guilds:
+        guild = await client.fetch_guild(guild_id)
+        me = await guild.fetch_member(client.user.id)
+        for role in await guild.fetch_roles():
+            found.setdefault(role.id, (guild, me))
+    lines = []
+    for role_id in managed_roles(rules):
+        if role_id not in found:
+            lines.append(missing_role(role_id))
+            continue
+        guild, me = found[role_id]
+        problem = role_problem(guild, guild.get_role(role_id), me)
+        if problem:
+            lines.append(f"Role {role_id}: {problem}")
+    return lines
 
 
 def _mentions(role_ids: list[int]) -> str:

@@ -22,6 +22,8 @@ LINK_REQUESTS = 7_200_000_000_000_000_004
 ADMIN_ROLE = 7_200_000_000_000_000_010
 STAFF_ROLE = 7_200_000_000_000_000_011
 LINKED_ROLE = 7_200_000_000_000_000_012
+CUSTOMER_ROLE = 7_200_000_000_000_000_013  # the demo's role rules: credits on billing, and a suspended account
+SUSPENDED_ROLE = 7_200_000_000_000_000_014
 MANAGE_GUILD = 1 << 5
 
 
@@ -46,11 +48,14 @@ MEMBERS = (
 
 def seed_demo_guild(standin: DiscordStandIn) -> FakeGuild:
     """Add the demo server: roles admin and staff (both may see staff commands, as Manage Server holders do),
-    a general, an audit and a link-requests channel, a Linked role, and the three members of `MEMBERS`."""
+    a general, an audit and a link-requests channel, the Linked, Customer and Suspended roles, and the three
+    members of `MEMBERS`."""
     guild = standin.add_guild(GUILD, "Panel Desk demo")
     guild.add_role(ADMIN_ROLE, "Admin", permissions=MANAGE_GUILD)
     guild.add_role(STAFF_ROLE, "Staff", permissions=MANAGE_GUILD)
     guild.add_role(LINKED_ROLE, "Linked")
+    guild.add_role(CUSTOMER_ROLE, "Customer")
+    guild.add_role(SUSPENDED_ROLE, "Suspended")
     guild.add_channel(GENERAL, "general")
     guild.add_channel(AUDIT_CHANNEL, "audit")
     guild.add_channel(LINK_REQUESTS, "link-requests")

@@ -52,7 +52,7 @@ class Desk:
         self.bot = await create_bot(self.settings)
         if not credit_watcher:
             for task in self.bot.get_cog("Notifications")._tasks:
-                if task.get_name() == "credit-watcher":
+                if task.get_name() == "panel-watcher":
                     task.cancel()
         self.task = asyncio.create_task(self.bot.start(TOKEN))
         await self.discord.wait_until_identified(bot_task=self.task)

@@ -138,8 +138,8 @@ async def test_panel_status_and_metrics_show_the_watcher_and_the_outbox(
 
     text = (await desk.reply("panel status")).text()
     assert "Outbox: nothing waiting." in text
-    assert "Credit watcher on billing: last sweep <t:" in text and "took 0." in text
-    assert "Credit watcher on main" not in text  # Pterodactyl has no credits: nothing to watch
+    assert "Panel watcher on billing: last sweep <t:" in text and "took 0." in text
+    assert "Panel watcher on main" not in text  # Pterodactyl has no credits: nothing to watch
 
     _, metrics = await fetch(desk, "/metrics")
     assert value(metrics, "panel_desk_links", panel="billing") == 1

@@ -43,6 +43,8 @@ COMMANDS = {
     "server-limit remove": ({"user": "admin", "amount": 1}, "admin"),
     "notifications on": ({}, "member"),
     "notifications off": ({}, "member"),
+    "roles sync": ({}, "admin"),
+    "roles show": ({"member": OTHER_MEMBER}, "staff"),
 }
 ROLES = {"admin": ADMIN, "staff": STAFF, "member": MEMBER}
 RANK = {"member": 0, "staff": 1, "admin": 2}
