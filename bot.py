@@ -1,6 +1,6 @@
 """Panel Desk: run a game panel's user accounts from Discord.
 
-`python bot.py` runs the bot; `python bot.py --check` checks settings, database and panels without Discord;
+`python bot.py` runs the bot; `python bot.py --check` checks settings, database, panels and managed roles;
 `python bot.py --backup PATH` copies the database while the bot runs; `python bot.py --version` says which this is.
 """
 

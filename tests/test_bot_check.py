@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
 
 from simulators.pterodactyl import PterodactylSimulator
+from tests.e2e.harness import GUILD, LINKED_ROLE, TOKEN, open_standin
 
 ROOT = Path(__file__).parent.parent
 
@@ -71,3 +73,29 @@ async def test_check_prints_what_looks_like_a_misspelt_setting(
         "STAFF_ROLE_IDS?"
     ) in output
     assert "All good." in output
+
+
+async def test_check_names_each_managed_role_the_bot_cannot_give(
+    tmp_path: Path, pterodactyl: PterodactylSimulator
+) -> None:
+    standin, guild = await open_standin()
+    high = 7_100_000_000_000_000_099
+    guild.add_role(high, "High", position=150)  # above the bot's own role
+    panel = {"PANEL_URL": pterodactyl.url, "PANEL_API_KEY": pterodactyl.admin_key}
+    discord = {"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": standin.api_base, "GUILD_IDS": f"[{GUILD}]"}
+    try:
+        code, healthy = await run_check(tmp_path, **panel, **discord, LINKED_ROLE_ID=str(LINKED_ROLE))
+        assert code == 0, healthy
+        assert "Roles: the bot can give and take each of the 1 managed role(s)." in healthy
+        rules = json.dumps([{"role_id": high, "when": "linked"}, {"role_id": 12345, "when": "linked"}])
+        code, output = await run_check(tmp_path, **panel, **discord, ROLE_RULES=rules)
+    finally:
+        await standin.close()
+    assert code == 1, output
+    assert (
+        f"Roles: Role {high}: Role 'High' ({high}) is not below the bot's highest role 'Panel Desk' — in Server "
+        "Settings > Roles, drag the bot's role above it."
+    ) in output
+    assert "Roles: Role 12345 in ROLE_RULES is in none of the bot's servers (deleted?)" in output
+    assert "Some checks failed" in output and TOKEN not in output and "Traceback" not in output
+    assert [method for method, _ in standin.requests if method != "GET"] == []  # it only looked
