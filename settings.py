@@ -403,7 +403,7 @@ class RoleRule(BaseModel):
         value, when = self.value, self.when
         if when is RoleCondition.HAS_SERVERS:
             if value is None:
-                return self.model_copy(update={"value": 1})
+                return self._with_value(1)
             if isinstance(value, Decimal) and value == value.to_integral_value():
                 value = int(value)
             if isinstance(value, str) and value.strip().isdigit():
@@ -413,7 +413,7 @@ class RoleRule(BaseModel):
                     f"has_servers counts servers, and {value!r} is not a whole number of at least 1",
                     'give "value" a whole number such as 1 (or leave it out for 1)',
                 )
-            return self.model_copy(update={"value": value})
+            return self._with_value(value)
         if when is RoleCondition.CREDITS_AT_LEAST:
             try:
                 amount = Decimal(str(value)) if value is not None and not isinstance(value, bool) else None
@@ -425,7 +425,7 @@ class RoleRule(BaseModel):
                     + ("" if value is None else f", and {value!r} is not that"),
                     'give "value" the credits, such as 100',
                 )
-            return self.model_copy(update={"value": amount})
+            return self._with_value(amount)
         if when is RoleCondition.PANEL_ROLE:
             text = str(value).strip() if value is not None else ""
             if not text:
@@ -433,9 +433,15 @@ class RoleRule(BaseModel):
                     "panel_role needs the panel role it asks for",
                     'give "value" a CtrlPanel role name or id, or "admin" for the panel\'s admin flag',
                 )
-            return self.model_copy(update={"value": text})
+            return self._with_value(text)
         if value is not None:
             raise _refusal(f"{when.value} takes no value", 'leave "value" out of this rule')
+        return self
+
+    def _with_value(self, value: int | Decimal | str) -> RoleRule:
+        # In place: pydantic ignores another instance returned from an "after" validator when the model is built
+        # directly (RoleRule(...)), and the rule is frozen to everything after validation.
+        object.__setattr__(self, "value", value)
         return self
 
     def describe(self) -> str:

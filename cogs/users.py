@@ -223,7 +223,8 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             value = "changed" if name == "password" else f"{show_value(name, old)} → {show_value(name, new)}"
             embed.add_field(name=FIELD_LABELS[name], value=value, inline=False)
         embed.set_footer(text=f"#{after.id} · {client.name} · {client.display_name}")
-        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        notes = await follow_account(self.bot, panel_name, after)  # the admin flag may be a role rule's
+        await interaction.followup.send("\n".join(notes), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="delete", description="Delete a panel account (asks for confirmation)")
     @app_commands.describe(user=USER_HELP, panel=PANEL_HELP)

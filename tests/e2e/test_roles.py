@@ -126,11 +126,17 @@ async def test_a_staff_relink_takes_the_old_accounts_roles_with_it(desk: Desk) -
 
 async def test_a_server_made_on_the_panel_gives_the_role_at_the_next_sweep_and_nothing_more(desk: Desk) -> None:
     account = desk.panel.add_user(username="owner", email="o@example.com", external_id=str(MEMBER))
+    desk.panel.add_user(username="other", email="x@example.com", external_id=str(OTHER_MEMBER))
     await desk.reply("link", by=MEMBER)
+    await desk.reply("link", by=OTHER_MEMBER)
     assert CUSTOMER not in roles_of(desk, MEMBER)
     desk.panel.add_server(account.id)
+    desk.panel.requests.clear()
     await sweep(desk)
-    assert CUSTOMER in roles_of(desk, MEMBER)
+    assert CUSTOMER in roles_of(desk, MEMBER) and CUSTOMER not in roles_of(desk, OTHER_MEMBER)
+    # Two linked accounts, one page of users: the page is read, asking the panel for each account's servers.
+    [read] = [r for r in desk.panel.requests if r.query.get("per_page") == "500"]  # after the count (per_page 1)
+    assert read.query.get("include") == "servers"
     # In sync: a sweep reads the panel and makes not one Discord request.
     before = rest_calls(desk)
     await sweep(desk)
@@ -196,6 +202,9 @@ async def test_a_role_above_the_bot_is_reported_and_skipped_with_one_warning_per
         for number, member in enumerate((MEMBER, OTHER_MEMBER, STAFF)):
             desk.panel.add_user(username=f"user{number}", email=f"u{number}@example.com")
             await desk.reply("link-admin set", member=member, user=f"user{number}")
+        async with asyncio.timeout(10):  # discord.py's READY waits for guilds a little; then the bot names the role
+            while f"Role sync cannot manage role {HIGH}: Role 'High'" not in caplog.text:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
         caplog.clear()
         with caplog.at_level(logging.WARNING):
             reply = await desk.reply("roles sync")

@@ -120,6 +120,19 @@ async def test_a_walk_asks_for_pages_the_panel_answers_in_full(subject: Subject)
     assert len(subject.sim.requests) == 2
 
 
+async def test_a_watchers_page_counts_servers_where_the_panel_counts_them(subject: Subject) -> None:
+    owner = subject.add_user("owner", "owner@example.com")
+    for _ in range(2):
+        subject.sim.add_server(owner.id)
+    await subject.client.list_users(per_page=1)  # CtrlPanel learns its version once, on its first request
+    subject.sim.requests.clear()
+    page = await subject.client.sweep_page(1, servers=True)
+    [seen] = [user for user in page.items if user.id == str(owner.id)]
+    if subject.client.supports(Capability.SERVERS_COUNT):
+        assert seen.servers_count == 2  # what a has_servers role rule reads, from the same one request
+    assert len(subject.sim.requests) == 1
+
+
 async def test_suggestions_are_what_the_panel_lists(subject: Subject) -> None:
     client = subject.client
     for name in ("steve", "stevenson", "stella", "bob"):
