@@ -97,8 +97,9 @@ class PanelDesk(commands.Bot):
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         # Privileged, so asked for only when a setting depends on it: hearing members leave (ON_MEMBER_LEAVE) and
-        # join, and knowing every member's roles, which role rules compare with the panel.
-        intents.members = settings.on_member_leave == "unlink" or bool(settings.managed_role_rules())
+        # join, and knowing every member's roles, which ROLE_RULES compare with the panel. LINKED_ROLE_ID alone
+        # does without, as it always did: its role follows links and unlinks, and the members the bot has seen.
+        intents.members = settings.on_member_leave == "unlink" or bool(settings.role_rules)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -323,8 +324,6 @@ def members_intent_reason(settings: Settings) -> str:
         reasons.append("ON_MEMBER_LEAVE=unlink")
     if settings.role_rules:
         reasons.append("ROLE_RULES")
-    if settings.linked_role_id is not None:
-        reasons.append("LINKED_ROLE_ID")
     return " and ".join(reasons) or "the bot"
 
 
