@@ -58,7 +58,7 @@ from settings import load_settings
 from simulators.ctrlpanel import CtrlPanelSimulator
 from simulators.discord import DiscordStandIn, FakeGuild
 from storage import Database, LinkMethod, LinkStore
-from tests.e2e.harness import GUILD, TOKEN, Desk
+from tests.e2e.harness import GUILD, TOKEN, Desk, desk_settings
 
 FIRST_MEMBER = 8_000_000_000_000_000_000
 LINKED, PAYING, ACTIVE, SUSPENDED = (7_200_000_000_000_000_000 + n for n in range(1, 5))
@@ -209,17 +209,10 @@ async def run(
         with tempfile.TemporaryDirectory() as folder:
             database = Path(folder) / "bench.sqlite3"
             await link_members(database, member_of)
+            values = desk_settings(standin, sim, database, panel_kind="ctrlpanel")
+            # The rules' roles only: the harness's LINKED_ROLE_ID names a role this server does not have.
             settings = load_settings(
-                discord_token=TOKEN,
-                discord_api_base=standin.api_base,
-                discord_gateway_url=standin.gateway_url,
-                guild_ids=[GUILD],
-                panel_kind="ctrlpanel",
-                panel_url=sim.url,
-                panel_api_key=sim.api_key,
-                panel_rate_limit=rate_limit,
-                database_path=database,
-                role_rules=RULES,
+                **{**values, "panel_rate_limit": rate_limit, "role_rules": RULES, "linked_role_id": None}
             )
             desk = Desk(standin, guild, sim, settings)
             started = time.perf_counter()

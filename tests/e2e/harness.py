@@ -6,7 +6,7 @@ Used by the end-to-end tests (through `conftest.py`) and by the benchmarks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -140,14 +140,19 @@ async def start_desk(
     *,
     panel_kind: str = "pterodactyl",
     database: Path | None = None,
+    prepare: Callable[[FakeGuild], object] | None = None,
+    credit_watcher: bool = True,
     **overrides: Any,
 ) -> AsyncGenerator[Desk, None]:
-    """Discord stand-in + the bot, with `panel` (any simulator: it has `url` and `api_key`) as the default panel."""
+    """Discord stand-in + the bot, with `panel` (any simulator: it has `url` and `api_key`) as the default panel.
+    `prepare` adds to the server (roles, members) before the bot connects; `credit_watcher` as `Desk.start_bot`."""
     standin, guild = await open_standin()
+    if prepare is not None:
+        prepare(guild)
     values = desk_settings(standin, panel, database or tmp_path / "desk.sqlite3", panel_kind=panel_kind)
     desk = Desk(standin, guild, panel, load_settings(**{**values, **overrides}))
     try:
-        await desk.start_bot()
+        await desk.start_bot(credit_watcher=credit_watcher)
         yield desk
     finally:
         if not desk.bot.is_closed():

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from discord_endpoints import point_discord_at
-from settings import load_settings
 from simulators.ctrlpanel import CtrlPanelSimulator
+from simulators.discord import FakeGuild
 from simulators.pterodactyl import PterodactylSimulator
 from storage import LinkMethod
 from tests.e2e.harness import (
@@ -26,8 +25,7 @@ from tests.e2e.harness import (
     STAFF,
     STAFF_ROLE,
     Desk,
-    desk_settings,
-    open_standin,
+    start_desk,
 )
 
 CUSTOMER = 7_100_000_000_000_000_020  # has_servers
@@ -42,22 +40,24 @@ NAMES = {CUSTOMER: "Customer", ACTIVE: "Active", SUSPENDED: "Suspended", PAYING:
 async def role_desk(tmp_path: Path, panel: Any, rules: list[dict[str, Any]], **overrides: Any) -> AsyncIterator[Desk]:
     """The bot with `rules`, the rules' roles made in the server before it starts, and its own watcher kept from
     running: each test sweeps when it means to (`sweep`), so what a sweep changes is what the test sees."""
-    standin, guild = await open_standin()
-    for role_id, name in NAMES.items():
-        guild.add_role(role_id, name, position=150 if role_id == HIGH else None)  # the bot's role sits at 100
-    values = desk_settings(
-        standin, panel, tmp_path / "desk.sqlite3", panel_kind=overrides.pop("panel_kind", "pterodactyl")
+
+    def make_roles(guild: FakeGuild) -> None:
+        for role_id, name in NAMES.items():
+            guild.add_role(role_id, name, position=150 if role_id == HIGH else None)  # the bot's role sits at 100
+
+    desks = start_desk(
+        tmp_path,
+        panel,
+        prepare=make_roles,
+        credit_watcher=False,
+        role_rules=rules,
+        audit_channel_id=AUDIT_CHANNEL,
+        **overrides,
     )
-    settings = load_settings(**{**values, "role_rules": rules, "audit_channel_id": AUDIT_CHANNEL, **overrides})
-    desk = Desk(standin, guild, panel, settings)
     try:
-        await desk.start_bot(credit_watcher=False)
-        yield desk
+        yield await anext(desks)
     finally:
-        if not desk.bot.is_closed():
-            await desk.stop_bot()
-        await standin.close()
-        point_discord_at(None, None)
+        await desks.aclose()
 
 
 def roles_of(desk: Desk, member: int) -> set[int]:
