@@ -189,7 +189,8 @@ class RoleSync:
                     elif note:
                         outcome.notes.append(note)
                 for role_id, verdict in verdicts.items():
-                    if role_id in problems and verdict.wanted is not None:
+                    differs = verdict.wanted is not None and verdict.wanted != (member.get_role(role_id) is not None)
+                    if role_id in problems and differs:
                         outcome.notes.append(f"The <@&{role_id}> role is not the bot's to give; staff were told.")
         said = []
         if outcome.added:
@@ -302,6 +303,9 @@ class RoleSync:
                 report.members += 1
                 async with self._lock:
                     verdicts, changes = self.plan(member, by_member.get(member.id, []), report.problems)
+                    if changes:  # the links read at the start may be old by now (a long pass, an unlink meanwhile)
+                        links = await self.bot.links.links_of_member(member.id)
+                        verdicts, changes = self.plan(member, links, report.problems)
                     report.unknown += sum(1 for verdict in verdicts.values() if verdict.wanted is None)
                     for change in changes:
                         done, _ = await self._apply(member, change, reason=_reason(change, verdicts))

@@ -331,3 +331,23 @@ async def test_a_pass_over_many_members_paces_itself_on_discords_rate_limits(des
     assert desk.discord.rate_limited == []  # discord.py waited on the headers instead of hitting 429s
     assert desk.discord.max_role_requests_in_flight == 1  # one change at a time, not thirty at once
     assert desk.bot.roles.summary(desk.bot.roles.last_pass) == "+15 Customer, +15 Linked"
+
+
+async def test_an_unlink_during_a_long_pass_is_not_undone_by_it(desk: Desk) -> None:
+    crowd = [7_100_000_000_000_002_000 + number for number in range(8)]
+    for number, member in enumerate(crowd):
+        desk.guild.add_member(member, f"crowd{number}")
+    async with asyncio.timeout(5):
+        while any(desk.bot.get_guild(GUILD).get_member(m) is None for m in crowd):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    for number, member in enumerate(crowd):
+        account = desk.panel.add_user(username=f"crowd{number}", email=f"c{number}@example.com")
+        await desk.bot.links.link("main", member, str(account.id), method=LinkMethod.STAFF)
+    desk.discord.role_latency = 0.1  # each change takes a while: the pass is still on the first members
+    last = crowd[-1]
+    passing = asyncio.create_task(desk.bot.roles.run_pass())
+    await desk.discord.wait_for_role_change(1)
+    await desk.reply("link-admin remove", member=last)  # staff unlink the member the pass reaches last
+    report = await passing
+    assert LINKED_ROLE not in roles_of(desk, last)  # the pass read the link again before giving the role
+    assert report.added[LINKED_ROLE] == len(crowd) - 1
