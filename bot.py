@@ -36,6 +36,7 @@ from metrics import BotMetrics
 from panel_api import Capability, PanelClient, PanelRegistry, create_client
 from settings import Settings, SettingsProblem, database_path_setting, load_settings, settings_warnings
 from storage import (
+    AccountStates,
     AuditLog,
     BotState,
     CreditLedger,
@@ -83,6 +84,7 @@ class PanelDesk(commands.Bot):
     notifications: NotificationStore
     state: BotState
     ledger: CreditLedger
+    account_states: AccountStates
     link_requests: LinkRequests
     proof_failures: ProofFailures
     open_lists: OpenLists
@@ -117,6 +119,7 @@ class PanelDesk(commands.Bot):
         self.notifications = NotificationStore(database)
         self.state = BotState(database)
         self.ledger = CreditLedger(database)
+        self.account_states = AccountStates(database)
         self.link_requests = LinkRequests(database)
         self.proof_failures = ProofFailures(database)
         self.open_lists = OpenLists()

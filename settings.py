@@ -119,6 +119,7 @@ HINTS: dict[str, str] = {
     ),
     "link_writes_external_id": "true or false",
     "on_member_leave": "keep or unlink",
+    "suspension_notice_reason": "true or false",
     "credit_watch_interval_seconds": "the seconds between two sweeps of the credit watcher, e.g. 300 (the default)",
     "credit_notice_names_staff": "true or false",
     "notice_fallback_channel_id": "the id of a text channel members can read, or leave it empty",
@@ -541,6 +542,9 @@ class Settings(BaseSettings):
     notice_fallback_channel_id: int | None = None
     # A staff channel where every top-up is also announced; empty: none.
     topup_announce_channel_id: int | None = None
+    # Tell a member the reason staff gave when suspending their account through the bot; false: the reason stays
+    # in the audit log and the staff channel.
+    suspension_notice_reason: bool = False
     # Warn a linked member once when their balance falls below this; empty: no warnings.
     low_credit_threshold: float | None = Field(default=None, ge=0)
     # The most credits or server slots one command may add or remove, against typos such as an extra zero.

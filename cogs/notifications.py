@@ -27,11 +27,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from panel_api import Capability, PanelClient, PanelError, PanelUser
-from storage import AuditOutcome, CreditNoticeChoices, Link, OutboxItem, Reading, StaffChange
-from storage.credits import TOPUP_ANNOUNCEMENT
+from storage import (
+    AuditOutcome,
+    CreditNoticeChoices,
+    Link,
+    OutboxItem,
+    Reading,
+    StaffChange,
+    StaffSuspension,
+    StateReading,
+)
 
 from .common.auditing import Change, record
-from .common.notices import notice_embed
+from .common.notices import ANNOUNCEMENTS, notice_embed
 from .common.resolve import panel_autocomplete, panel_for
 from .common.text import NO_MENTIONS
 
@@ -101,6 +109,7 @@ class Notifications(
         self.cursors: dict[str, tuple[str, int]] = {}
         self._walks: dict[str, _Walk] = {}
         self.known: dict[str, Decimal] = {}
+        self.known_states: dict[str, bool] = {}  # suspended or not, as last told, for the panel being swept
         # Accounts whose credits staff are changing through the bot, and when each change last began: the watcher
         # leaves such an account alone until it reads a balance taken after the change was recorded, so a staff
         # top-up is told by the command (with its reason), in full, once.
@@ -271,6 +280,8 @@ class Notifications(
             # Most balances do not move between sweeps: compare with the ledger in memory, and write only changes.
             balances = await self.bot.notifications.balances(panel_name)
             self.known = {user_id: balance.credits for user_id, balance in balances.items()}
+            suspension = client.supports(Capability.SUSPENSION)
+            self.known_states = await self.bot.account_states.known(panel_name) if suspension else {}
             # Read once for the sweep: a choice made meanwhile counts from the next one.
             choices = await self.bot.notifications.credit_notice_choices(panel_name)
             horizon = time.monotonic() - 3600
@@ -328,6 +339,14 @@ class Notifications(
                 if user.id in links and self._moved(user) and not self._staff_touched(panel_name, user.id, read_at)
             ]
             report.notices += len(await self._record(panel_name, readings))
+            states = [
+                StateReading(user.id, links[user.id].discord_id, bool(user.suspended))
+                for user in result.items
+                if user.id in links
+                and self._state_moved(user)
+                and not self._staff_touched(panel_name, user.id, read_at)
+            ]
+            report.notices += len(await self._record_states(panel_name, states))
             if not result.items or page >= result.total_pages:
                 break
             page += 1
@@ -381,6 +400,9 @@ class Notifications(
             self.bot.roles.saw(panel_name, user)
             if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                 report.notices += len(await self._record(panel_name, [self._reading(link, user, choices)]))
+            if self._state_moved(user) and not self._staff_touched(panel_name, user.id, read_at):
+                state = StateReading(user.id, link.discord_id, bool(user.suspended))
+                report.notices += len(await self._record_states(panel_name, [state]))
             if self._stop.is_set():
                 self.cursors[panel_name] = ("each", index + 1)
                 return
@@ -391,6 +413,28 @@ class Notifications(
         # Only called for a user that `_moved`, so its credits are known.
         balance = Decimal(str(user.credits))
         return Reading(user.id, link.discord_id, balance, notify=choices.credit_notices(link.discord_id))
+
+    def _state_moved(self, user: PanelUser) -> bool:
+        return user.suspended is not None and self.known_states.get(user.id) != user.suspended
+
+    async def _record_states(self, panel_name: str, readings: list[StateReading]) -> list[OutboxItem]:
+        announce = self.bot.settings.topup_announce_channel_id is not None
+        queued = await self.bot.account_states.observe(panel_name, readings, announce=announce)
+        if queued:
+            self.bot.metrics.notices_were_queued(queued)
+            self.wakeup.set()
+        return queued
+
+    async def observe_state(
+        self, panel_name: str, link: Link | None, user: PanelUser, *, staff: StaffSuspension | None = None
+    ) -> list[OutboxItem]:
+        """An account's suspension as a staff command just left it (inside `staff_change`): told once, with who
+        did it and why. Nothing for an account linked to nobody."""
+        if user.suspended is None or link is None:
+            return []
+        return await self._record_states(
+            panel_name, [StateReading(user.id, link.discord_id, user.suspended, staff=staff)]
+        )
 
     def _moved(self, user: PanelUser) -> bool:
         if user.credits is None:
@@ -436,12 +480,12 @@ class Notifications(
         store = self.bot.notifications
         embed = notice_embed(self.bot, item)
         try:
-            if item.kind == TOPUP_ANNOUNCEMENT:
+            if item.kind in ANNOUNCEMENTS:
                 message = await self._post(self.bot.settings.topup_announce_channel_id, None, embed, item)
             else:
                 message = await self._dm(item, embed)
         except discord.Forbidden as exc:
-            if exc.code != CLOSED_DMS or item.kind == TOPUP_ANNOUNCEMENT:
+            if exc.code != CLOSED_DMS or item.kind in ANNOUNCEMENTS:
                 await self._failed(item, exc)
                 return False
             fallback = self.bot.settings.notice_fallback_channel_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,7 +18,7 @@ from panel_api import (
     UserChanges,
     UserHasServers,
 )
-from storage import LinkMethod
+from storage import LinkMethod, StaffSuspension
 
 from .common.auditing import audited
 from .common.checks import Access, require
@@ -31,6 +32,8 @@ from .common.views import ConfirmView
 
 if TYPE_CHECKING:
     from bot import PanelDesk
+
+    from .notifications import Notifications
 
 PAGE_SIZE = 10
 
@@ -326,13 +329,19 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         await interaction.response.defer(ephemeral=True, thinking=True)
         account = await resolve_user(self.bot, panel_name, client, user)
         action = "user.suspend" if suspend else "user.unsuspend"
-        async with audited(interaction, action, panel=panel_name, target=account) as change:
-            if reason:
-                change.details["reason"] = reason
-            if suspend:
-                updated = await client.suspend_user(account.id, reason)
-            else:
-                updated = await client.unsuspend_user(account.id)
+        notices: Notifications | None = self.bot.get_cog("Notifications")  # type: ignore[assignment]
+        async with notices.staff_change(panel_name, account.id) if notices else contextlib.nullcontext():
+            async with audited(interaction, action, panel=panel_name, target=account) as change:
+                if reason:
+                    change.details["reason"] = reason
+                if suspend:
+                    updated = await client.suspend_user(account.id, reason)
+                else:
+                    updated = await client.unsuspend_user(account.id)
+            link = await self.bot.links.get_for_account(panel_name, updated.id)
+            if notices is not None and link is not None:
+                staff = StaffSuspension(actor_id=interaction.user.id, reason=reason)
+                await notices.observe_state(panel_name, link, updated, staff=staff)
         verb = "Suspended" if suspend else "Lifted the suspension of"
         embed = await self._embed(panel_name, client, updated, title=f"{verb} {safe(updated.username, limit=200)}")
         notes = await follow_account(self.bot, panel_name, updated)

@@ -5,6 +5,7 @@ Nothing outside this package writes SQL; each store returns frozen dataclasses, 
 
 from __future__ import annotations
 
+from storage.account_states import AccountStates, StaffSuspension, StateReading
 from storage.audit import AuditEntry, AuditLog, AuditOutcome
 from storage.credits import CreditLedger, Reading, StaffChange
 from storage.database import BackupReport, Database, backup_database
@@ -23,6 +24,7 @@ from storage.state import BotState
 
 __all__ = [
     "AccountAlreadyLinked",
+    "AccountStates",
     "AuditEntry",
     "AuditLog",
     "AuditOutcome",
@@ -48,6 +50,8 @@ __all__ = [
     "Reading",
     "RequestStatus",
     "StaffChange",
+    "StaffSuspension",
+    "StateReading",
     "StorageError",
     "backup_database",
 ]

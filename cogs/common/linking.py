@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from panel_api import Capability, PanelClient, PanelError, PanelUser, UserChanges
-from storage import AccountAlreadyLinked, AuditOutcome, Link, LinkMethod, MemberAlreadyLinked
+from storage import AccountAlreadyLinked, AuditOutcome, Link, LinkMethod, MemberAlreadyLinked, StateReading
 
 from .auditing import Change, audited, record
 from .errors import UserFacingError
@@ -163,6 +163,10 @@ async def create_link(
         # The balance at link time is where top-up notices count from: a payment made before the first sweep
         # after linking is then told, not taken as the starting point.
         await bot.ledger.observe(panel_name, account.id, member.id, Decimal(str(account.credits)), notify=False)
+    if account.suspended is not None:
+        # Where suspension notices count from: a suspension before the link is not news to the member.
+        start = StateReading(account.id, member.id, account.suspended, notify=False)
+        await bot.account_states.observe(panel_name, [start], announce=False)
     roles = await bot.roles.reconcile(member.id, fresh=[(panel_name, account)])
     notes = [*roles.notes]
     if external := await write_external_id(bot, client, account, member.id):

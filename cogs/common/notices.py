@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from storage import OutboxItem
+from storage.account_states import SUSPENDED, SUSPENSION_ANNOUNCEMENT, UNSUSPENDED
 from storage.credits import LOW_CREDIT, TOPUP, TOPUP_ANNOUNCEMENT
 
 from .text import safe
@@ -57,4 +58,35 @@ def notice_embed(bot: PanelDesk, item: OutboxItem) -> discord.Embed:
         embed.add_field(name="New balance", value=credits(payload["balance"]))
         embed.set_footer(text=f"{where} panel")
         return embed
+    if item.kind in (SUSPENDED, UNSUSPENDED):
+        return _suspension_embed(bot, item, where)
+    if item.kind == SUSPENSION_ANNOUNCEMENT:
+        verb = "suspended" if payload.get("suspended") else "unsuspended"
+        by = f"by <@{payload['actor_id']}>" if payload.get("source") == "staff" else "on the panel"
+        embed = discord.Embed(title=f"Account {verb}", colour=discord.Colour.dark_grey())
+        embed.description = f"<@{item.discord_id}> (account #{safe(payload.get('account', '?'))}) was {verb} {by}."
+        if payload.get("reason"):
+            embed.add_field(name="Reason", value=safe(payload["reason"], limit=500), inline=False)
+        embed.set_footer(text=f"{where} panel")
+        return embed
     raise ValueError(f"no wording for notices of kind {item.kind!r}")
+
+
+# Sent to a staff channel, not to the member.
+ANNOUNCEMENTS = frozenset({TOPUP_ANNOUNCEMENT, SUSPENSION_ANNOUNCEMENT})
+
+
+def _suspension_embed(bot: PanelDesk, item: OutboxItem, where: str) -> discord.Embed:
+    payload = item.payload
+    if item.kind == SUSPENDED:
+        embed = discord.Embed(title="Your account was suspended", colour=discord.Colour.red())
+        embed.description = (
+            f"Your account on the {where} panel is suspended: its servers are stopped and you cannot log in until it "
+            "is lifted. If you think this is a mistake, ask staff."
+        )
+        if payload.get("reason") and bot.settings.suspension_notice_reason:
+            embed.add_field(name="Reason", value=safe(payload["reason"], limit=500), inline=False)
+    else:
+        embed = discord.Embed(title="Your account is no longer suspended", colour=discord.Colour.green())
+        embed.description = f"The suspension of your account on the {where} panel was lifted: welcome back."
+    return embed

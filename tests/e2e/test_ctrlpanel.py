@@ -500,3 +500,47 @@ async def test_a_sweep_that_dies_between_two_pages_tells_each_rise_once(desk: De
     assert (whole.resumed_at, whole.error) == (1, None)
     dms = await dms_by_member(desk, list(members.values()), len(accounts))
     assert [[dm.embeds[0]["title"] for dm in dms[members[a]]] for a in accounts] == [["+30 credits"]] * 5
+
+
+# --- suspension notices --------------------------------------------------------------------------------------------
+
+
+async def test_a_suspension_on_the_panel_is_told_once_within_a_sweep_and_its_lifting_too(desk: Desk) -> None:
+    user = await linked_customer(desk)
+    cog = notifications(desk)
+    await cog.sweep_all()
+    assert desk.discord.dms(MEMBER) == []  # the state at link time is where notices count from
+    desk.panel.users[user.id].suspended = True  # in the panel's admin area
+    await cog.sweep_all()
+    [notice] = await dms_after(desk, MEMBER, 1)
+    assert notice.embeds[0]["title"] == "Your account was suspended"
+    await cog.sweep_all()
+    await desk.restart_bot(credit_watcher=False)
+    await notifications(desk).sweep_all()
+    await notifications(desk).deliver_pending()
+    assert len(desk.discord.dms(MEMBER)) == 1  # another sweep, a restart: still told once
+    desk.panel.users[user.id].suspended = False
+    await notifications(desk).sweep_all()
+    dms = await dms_after(desk, MEMBER, 2)
+    assert dms[1].embeds[0]["title"] == "Your account is no longer suspended"
+
+
+async def test_a_suspension_through_the_bot_is_told_once_with_the_reason_when_allowed(
+    tmp_path: Path, ctrlpanel: CtrlPanelSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = {"suspension_notice_reason": True, "topup_announce_channel_id": GENERAL}
+    async for desk in open_desk(tmp_path, ctrlpanel, **settings):
+        await linked_customer(desk)
+        await desk.reply("user suspend", user="customer", reason="unpaid invoice")
+        [notice] = await dms_after(desk, MEMBER, 1)
+        assert notice.embeds[0]["title"] == "Your account was suspended"
+        assert notice.embeds[0]["fields"][0] == {"name": "Reason", "value": "unpaid invoice", "inline": False}
+        await notifications(desk).sweep_all()  # the watcher finds the same suspension: nothing more to tell
+        await asyncio.sleep(0.3)
+        assert len(desk.discord.dms(MEMBER)) == 1
+        posts = [m for m in desk.discord.channel_messages(GENERAL) if m.embeds and "suspended" in m.embeds[0]["title"]]
+        assert [p.embeds[0]["description"] for p in posts] == [
+            f"<@{MEMBER}> (account #{(await desk.bot.links.get_for_member('main', MEMBER)).panel_user_id}) was "
+            f"suspended by <@{ADMIN}>."
+        ]
