@@ -39,7 +39,8 @@ from storage import (
 )
 
 from .common.auditing import Change, record
-from .common.notices import ANNOUNCEMENTS, notice_embed
+from .common.linking import end_deleted_link
+from .common.notices import ACCOUNT_DELETED, ANNOUNCEMENTS, notice_embed
 from .common.resolve import panel_autocomplete, panel_for
 from .common.text import NO_MENTIONS
 
@@ -53,6 +54,8 @@ CLOSED_DMS = 50007  # Discord: "Cannot send messages to this user"
 # 5.1 hours (63.5 minutes of doubling waits, then four of an hour), so an outage on Discord's side loses nothing,
 # and a member nobody can reach is given up on.
 MAX_ATTEMPTS = 12
+# A sweep ends the links of at most this many deleted accounts, or a tenth of the links if more (`_accounts_gone`).
+MASS_DELETION_FLOOR = 5
 
 
 @dataclass
@@ -67,6 +70,7 @@ class SweepReport:
     error: str | None = None
     resumed_at: int = 0
     users_seen: set[str] = field(default_factory=set, repr=False)
+    gone: list[Link] = field(default_factory=list, repr=False)  # linked accounts the panel says no longer exist
 
 
 @dataclass
@@ -299,6 +303,8 @@ class Notifications(
         except Exception:
             report.error = "unexpected"
             log.exception("panel sweep of %s failed", panel_name)
+        if report.gone:
+            await self._accounts_gone(panel_name, report)
         report.requests = client.transport.requests_sent - sent_before
         finished = FinishedSweep(time.time(), time.perf_counter() - started, report.error)
         self.last_sweeps[panel_name] = finished
@@ -355,10 +361,10 @@ class Notifications(
                 return
         self.cursors[panel_name] = ("pages", 1)
         if walk.complete:
-            await self._look_for_missing(panel_name, client, links, walk)
+            await self._look_for_missing(panel_name, client, links, walk, report)
 
     async def _look_for_missing(
-        self, panel_name: str, client: PanelClient, links: dict[str, Link], walk: _Walk
+        self, panel_name: str, client: PanelClient, links: dict[str, Link], walk: _Walk, report: SweepReport
     ) -> None:
         """Linked accounts a whole walk did not meet: deleted, or moved to a page already read while the walk went
         on (a deletion shifts every later account back). One read each says which, so no role is taken on a guess."""
@@ -370,7 +376,7 @@ class Notifications(
             except PanelError as exc:
                 if exc.status != 404:
                     raise
-                self.bot.roles.gone(panel_name, user_id)
+                report.gone.append(link)
 
     async def _sweep_each(
         self,
@@ -395,8 +401,8 @@ class Notifications(
             except PanelError as exc:
                 if exc.status != 404:
                     raise
-                self.bot.roles.gone(panel_name, link.panel_user_id)
-                continue  # deleted on the panel; /account tells the member
+                report.gone.append(link)
+                continue
             self.bot.roles.saw(panel_name, user)
             if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                 report.notices += len(await self._record(panel_name, [self._reading(link, user, choices)]))
@@ -413,6 +419,33 @@ class Notifications(
         # Only called for a user that `_moved`, so its credits are known.
         balance = Decimal(str(user.credits))
         return Reading(user.id, link.discord_id, balance, notify=choices.credit_notices(link.discord_id))
+
+    async def _accounts_gone(self, panel_name: str, report: SweepReport) -> None:
+        """Linked accounts deleted on the panel: each link ends, and its member is told once. Many at once is more
+        likely a panel answering 404 by mistake (a wrong URL behind a proxy, a restore under way) than a purge, so
+        then nothing ends and staff are told in the log."""
+        most = max(MASS_DELETION_FLOOR, report.linked // 10)
+        if len(report.gone) > most:
+            log.warning(
+                "panel %s says %d linked accounts no longer exist; links are kept until fewer are missing at once "
+                "(at most %d) — check the panel, then unlink by hand with /link-admin remove if they were deleted",
+                panel_name,
+                len(report.gone),
+                most,
+            )
+            return
+        for link in report.gone:
+            key = f"{ACCOUNT_DELETED}:{panel_name}:{link.panel_user_id}:{link.discord_id}:{link.linked_at.isoformat()}"
+            payload = {"account": link.panel_user_id, "username": link.panel_username}
+            # Queued before the link ends, under a key naming this link: a stop in between queues nothing twice.
+            item = await self.bot.notifications.enqueue(
+                panel_name, link.discord_id, ACCOUNT_DELETED, dedupe_key=key, payload=payload
+            )
+            if item is not None:
+                report.notices += 1
+                self.bot.metrics.notices_were_queued([item])
+                self.wakeup.set()
+            await end_deleted_link(self.bot, None, panel_name, link)
 
     def _state_moved(self, user: PanelUser) -> bool:
         return user.suspended is not None and self.known_states.get(user.id) != user.suspended

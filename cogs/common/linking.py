@@ -196,9 +196,14 @@ async def remove_link(
 
 async def unlink_deleted_account(interaction: discord.Interaction[PanelDesk], *, panel_name: str, link: Link) -> None:
     """The linked account was deleted: its link ends like any other (audited, role taken back)."""
-    bot = interaction.client
+    await end_deleted_link(interaction.client, interaction.user.id, panel_name, link)
+
+
+async def end_deleted_link(bot: PanelDesk, actor_id: int | None, panel_name: str, link: Link) -> None:
+    """End the link of an account deleted (by staff through the bot, `actor_id`, or on the panel, None): audited,
+    and the account's roles go with it."""
     await bot.links.unlink_account(panel_name, link.panel_user_id, reason="account deleted")
-    await _record_unlink(bot, interaction.user.id, link, "account deleted")
+    await _record_unlink(bot, actor_id, link, "account deleted")
     bot.roles.forget(panel_name, link.panel_user_id)
     await bot.roles.reconcile(link.discord_id)
 

@@ -58,6 +58,14 @@ def notice_embed(bot: PanelDesk, item: OutboxItem) -> discord.Embed:
         embed.add_field(name="New balance", value=credits(payload["balance"]))
         embed.set_footer(text=f"{where} panel")
         return embed
+    if item.kind == ACCOUNT_DELETED:
+        name = safe(payload.get("username") or f"#{payload.get('account', '?')}", limit=100)
+        embed = discord.Embed(title="Your linked account no longer exists", colour=discord.Colour.dark_grey())
+        embed.description = (
+            f"The account **{name}** you linked on the {where} panel was deleted there, so its link to your Discord "
+            "account ended. If you have another account on that panel, `/link` links it."
+        )
+        return embed
     if item.kind in (SUSPENDED, UNSUSPENDED):
         return _suspension_embed(bot, item, where)
     if item.kind == SUSPENSION_ANNOUNCEMENT:
@@ -72,6 +80,7 @@ def notice_embed(bot: PanelDesk, item: OutboxItem) -> discord.Embed:
     raise ValueError(f"no wording for notices of kind {item.kind!r}")
 
 
+ACCOUNT_DELETED = "account_deleted"
 # Sent to a staff channel, not to the member.
 ANNOUNCEMENTS = frozenset({TOPUP_ANNOUNCEMENT, SUSPENSION_ANNOUNCEMENT})
 

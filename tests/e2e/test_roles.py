@@ -304,13 +304,21 @@ async def test_a_failing_panel_removes_no_role(ctrl_desk: Desk) -> None:
     assert LINKED_ROLE in roles_of(desk, MEMBER)
 
 
-async def test_an_account_deleted_on_the_panel_loses_its_panel_roles(ctrl_desk: Desk) -> None:
+async def test_an_account_deleted_on_the_panel_ends_its_link_and_its_roles_go(ctrl_desk: Desk) -> None:
     desk = ctrl_desk
     user = await linked_customer(desk)
     del desk.panel.users[user.id]
     await sweep(desk)
-    assert not {ACTIVE, PAYING} & roles_of(desk, MEMBER)
-    assert LINKED_ROLE in roles_of(desk, MEMBER)  # still linked until someone unlinks it
+    assert not {ACTIVE, PAYING, LINKED_ROLE} & roles_of(desk, MEMBER)
+    assert await desk.bot.links.get_for_member("main", MEMBER) is None
+    told = await desk.discord.wait_for_dm(MEMBER)
+    assert told.embeds[0]["title"] == "Your linked account no longer exists"
+    assert (
+        "The account **customer** you linked on the main (CtrlPanel) panel was deleted there"
+        in told.embeds[0]["description"]
+    )
+    [entry] = await desk.bot.audit.recent(action="link.remove", target_discord_id=MEMBER)
+    assert entry.actor_id is None and entry.details["reason"] == "account deleted"
 
 
 async def test_a_pass_over_many_members_paces_itself_on_discords_rate_limits(desk: Desk) -> None:
@@ -351,3 +359,14 @@ async def test_an_unlink_during_a_long_pass_is_not_undone_by_it(desk: Desk) -> N
     report = await passing
     assert LINKED_ROLE not in roles_of(desk, last)  # the pass read the link again before giving the role
     assert report.added[LINKED_ROLE] == len(crowd) - 1
+
+
+async def test_many_accounts_missing_at_once_end_no_link(desk: Desk, caplog: pytest.LogCaptureFixture) -> None:
+    members = [7_100_000_000_000_003_000 + number for number in range(7)]
+    for number, member in enumerate(members):
+        account = desk.panel.add_user(username=f"gone{number}", email=f"g{number}@example.com")
+        await desk.bot.links.link("main", member, str(account.id), method=LinkMethod.STAFF)
+        del desk.panel.users[account.id]  # as a panel answering 404 for everyone would look
+    await sweep(desk)
+    assert all([await desk.bot.links.get_for_member("main", member) for member in members])
+    assert "panel main says 7 linked accounts no longer exist; links are kept" in caplog.text
