@@ -28,6 +28,7 @@ from discord.ext import commands
 
 from panel_api import Capability, PanelClient, PanelError, PanelUser
 from storage import (
+    NOTICE_KINDS,
     AuditOutcome,
     CreditNoticeChoices,
     Link,
@@ -54,6 +55,17 @@ CLOSED_DMS = 50007  # Discord: "Cannot send messages to this user"
 # 5.1 hours (63.5 minutes of doubling waits, then four of an hour), so an outage on Discord's side loses nothing,
 # and a member nobody can reach is given up on.
 MAX_ATTEMPTS = 12
+KIND_WORDS = {
+    "credits": "messages when credits arrive",
+    "warnings": "warnings when your credits run low",
+    "account": "messages about your account (suspended, lifted, deleted)",
+}
+KIND_CHOICES = [
+    app_commands.Choice(name="credits: top-ups", value="credits"),
+    app_commands.Choice(name="warnings: low credits", value="warnings"),
+    app_commands.Choice(name="account: suspension, deletion", value="account"),
+]
+PANEL_CHOICE_HELP = "Only for this panel (every panel when left out)"
 # A sweep ends the links of at most this many deleted accounts, or a tenth of the links if more (`_accounts_gone`).
 MASS_DELETION_FLOOR = 5
 
@@ -91,12 +103,7 @@ class FinishedSweep:
     error: str | None
 
 
-class Notifications(
-    commands.GroupCog,
-    group_name="notifications",
-    group_description="Messages from the bot",
-    group_extras={"capability": Capability.CREDITS},  # every notice so far is about credits
-):
+class Notifications(commands.GroupCog, group_name="notifications", group_description="Messages from the bot"):
     # Seconds the idle sender waits before looking again for notices whose next try has come (a new notice wakes
     # it at once).
     retry_interval = 30.0
@@ -172,32 +179,55 @@ class Notifications(
 
     # --- members ---------------------------------------------------------------------------------------------
 
-    @app_commands.command(name="off", description="Stop messages about your credits (top-ups, low balance)")
-    @app_commands.describe(panel="Only for this panel (every panel when left out)")
+    @app_commands.command(name="off", description="Stop messages from the bot: every kind, or the kind you choose")
+    @app_commands.describe(kind="Only this kind (every kind when left out)", panel=PANEL_CHOICE_HELP)
+    @app_commands.choices(kind=KIND_CHOICES)
     @app_commands.autocomplete(panel=panel_autocomplete)
-    async def off(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
-        where = await self._choose(interaction, panel, credit_notices=False)
+    async def off(
+        self, interaction: discord.Interaction[PanelDesk], kind: str | None = None, panel: str | None = None
+    ) -> None:
+        what, where = await self._choose(interaction, kind, panel, enabled=False)
         await interaction.response.send_message(
-            f"You will no longer get messages about your credits{where}. `/notifications on` turns them back on.",
-            ephemeral=True,
+            f"You will no longer get {what}{where}. `/notifications on` turns them back on.", ephemeral=True
         )
 
-    @app_commands.command(name="on", description="Get messages about your credits (top-ups, low balance)")
-    @app_commands.describe(panel="Only for this panel (every panel when left out)")
+    @app_commands.command(name="on", description="Get messages from the bot: every kind, or the kind you choose")
+    @app_commands.describe(kind="Only this kind (every kind when left out)", panel=PANEL_CHOICE_HELP)
+    @app_commands.choices(kind=KIND_CHOICES)
     @app_commands.autocomplete(panel=panel_autocomplete)
-    async def on(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
-        where = await self._choose(interaction, panel, credit_notices=True)
-        await interaction.response.send_message(
-            f"You will get a message when credits arrive on your linked account{where}, or when they run low.",
-            ephemeral=True,
-        )
+    async def on(
+        self, interaction: discord.Interaction[PanelDesk], kind: str | None = None, panel: str | None = None
+    ) -> None:
+        what, where = await self._choose(interaction, kind, panel, enabled=True)
+        await interaction.response.send_message(f"You will get {what}{where}.", ephemeral=True)
+
+    @app_commands.command(name="show", description="Which messages you get from the bot, panel by panel")
+    async def show(self, interaction: discord.Interaction[PanelDesk]) -> None:
+        lines = []
+        for name in self.bot.panels:
+            choices = await self.bot.notifications.member_choices(interaction.user.id, name)
+            kinds = [
+                f"{'✅' if choices.wants(interaction.user.id, kind) else '—'} {KIND_WORDS[kind]}"
+                for kind in NOTICE_KINDS
+                if kind in self._kinds_of(name)
+            ]
+            lines.append(f"**{name}**: " + ", ".join(kinds))
+        lines.append("`/notifications off kind:…` or `on` changes them; leave out `panel` for every panel.")
+        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+
+    def _kinds_of(self, panel_name: str) -> list[str]:
+        """The kinds of notice a panel can give: credit ones need credits; account ones every panel has (deletion)."""
+        client = self.bot.panels[panel_name]
+        return [kind for kind in NOTICE_KINDS if kind == "account" or client.supports(Capability.CREDITS)]
 
     async def _choose(
-        self, interaction: discord.Interaction[PanelDesk], panel: str | None, *, credit_notices: bool
-    ) -> str:
+        self, interaction: discord.Interaction[PanelDesk], kind: str | None, panel: str | None, *, enabled: bool
+    ) -> tuple[str, str]:
         panel_name = panel_for(interaction, panel)[0] if panel else None
-        await self.bot.notifications.set_prefs(interaction.user.id, credit_notices=credit_notices, panel=panel_name)
-        return f" on the {panel_name} panel" if panel_name else ""
+        for each in [kind] if kind else NOTICE_KINDS:
+            await self.bot.notifications.set_kind(interaction.user.id, each, enabled=enabled, panel=panel_name)
+        what = KIND_WORDS[kind] if kind else "messages from the bot (credits, warnings and your account)"
+        return what, f" on the {panel_name} panel" if panel_name else ""
 
     # --- recording ----------------------------------------------------------------------------------------------
 
@@ -207,9 +237,16 @@ class Notifications(
         """Take in an account's current balance; queue and wake the sender for whatever is owed."""
         if user.credits is None:
             return []
-        prefs = await self.bot.notifications.get_prefs(link.discord_id, panel_name)
+        choices = await self.bot.notifications.member_choices(link.discord_id, panel_name)
         balance = Decimal(str(user.credits))
-        reading = Reading(user.id, link.discord_id, balance, notify=prefs.credit_notices, staff=staff)
+        reading = Reading(
+            user.id,
+            link.discord_id,
+            balance,
+            notify=choices.credit_notices(link.discord_id),
+            staff=staff,
+            warn=choices.warnings(link.discord_id),
+        )
         return await self._record(panel_name, [reading])
 
     async def _record(self, panel_name: str, readings: list[Reading]) -> list[OutboxItem]:
@@ -346,7 +383,12 @@ class Notifications(
             ]
             report.notices += len(await self._record(panel_name, readings))
             states = [
-                StateReading(user.id, links[user.id].discord_id, bool(user.suspended))
+                StateReading(
+                    user.id,
+                    links[user.id].discord_id,
+                    bool(user.suspended),
+                    notify=choices.account(links[user.id].discord_id),
+                )
                 for user in result.items
                 if user.id in links
                 and self._state_moved(user)
@@ -407,7 +449,9 @@ class Notifications(
             if self._moved(user) and not self._staff_touched(panel_name, user.id, read_at):
                 report.notices += len(await self._record(panel_name, [self._reading(link, user, choices)]))
             if self._state_moved(user) and not self._staff_touched(panel_name, user.id, read_at):
-                state = StateReading(user.id, link.discord_id, bool(user.suspended))
+                state = StateReading(
+                    user.id, link.discord_id, bool(user.suspended), notify=choices.account(link.discord_id)
+                )
                 report.notices += len(await self._record_states(panel_name, [state]))
             if self._stop.is_set():
                 self.cursors[panel_name] = ("each", index + 1)
@@ -418,7 +462,8 @@ class Notifications(
     def _reading(link: Link, user: PanelUser, choices: CreditNoticeChoices) -> Reading:
         # Only called for a user that `_moved`, so its credits are known.
         balance = Decimal(str(user.credits))
-        return Reading(user.id, link.discord_id, balance, notify=choices.credit_notices(link.discord_id))
+        member = link.discord_id
+        return Reading(user.id, member, balance, notify=choices.credit_notices(member), warn=choices.warnings(member))
 
     async def _accounts_gone(self, panel_name: str, report: SweepReport) -> None:
         """Linked accounts deleted on the panel: each link ends, and its member is told once. Many at once is more
@@ -438,9 +483,12 @@ class Notifications(
             key = f"{ACCOUNT_DELETED}:{panel_name}:{link.panel_user_id}:{link.discord_id}:{link.linked_at.isoformat()}"
             payload = {"account": link.panel_user_id, "username": link.panel_username}
             # Queued before the link ends, under a key naming this link: a stop in between queues nothing twice.
-            item = await self.bot.notifications.enqueue(
-                panel_name, link.discord_id, ACCOUNT_DELETED, dedupe_key=key, payload=payload
-            )
+            choices = await self.bot.notifications.member_choices(link.discord_id, panel_name)
+            item = None
+            if choices.account(link.discord_id):
+                item = await self.bot.notifications.enqueue(
+                    panel_name, link.discord_id, ACCOUNT_DELETED, dedupe_key=key, payload=payload
+                )
             if item is not None:
                 report.notices += 1
                 self.bot.metrics.notices_were_queued([item])
@@ -465,8 +513,9 @@ class Notifications(
         did it and why. Nothing for an account linked to nobody."""
         if user.suspended is None or link is None:
             return []
+        wanted = (await self.bot.notifications.member_choices(link.discord_id, panel_name)).account(link.discord_id)
         return await self._record_states(
-            panel_name, [StateReading(user.id, link.discord_id, user.suspended, staff=staff)]
+            panel_name, [StateReading(user.id, link.discord_id, user.suspended, notify=wanted, staff=staff)]
         )
 
     def _moved(self, user: PanelUser) -> bool:

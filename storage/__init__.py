@@ -13,6 +13,7 @@ from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLink
 from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
 from storage.links import Link, LinkMethod, LinkStore, PastLink
 from storage.notifications import (
+    NOTICE_KINDS,
     CreditBalance,
     CreditNoticeChoices,
     NotificationPrefs,
@@ -23,6 +24,7 @@ from storage.notifications import (
 from storage.state import BotState
 
 __all__ = [
+    "NOTICE_KINDS",
     "AccountAlreadyLinked",
     "AccountStates",
     "AuditEntry",

@@ -54,6 +54,7 @@ class Reading:
     balance: Decimal
     notify: bool = True  # False: the member turned credit notices off, for this panel or all
     staff: StaffChange | None = None
+    warn: bool | None = None  # low-credit warnings; None: as `notify` (the member never chose for warnings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ def _owed(
             payload.update(source="staff", actor_id=change.actor_id, reason=change.reason)
         notices += [NewNotice(panel, discord_id, kind, f"{kind}:{key}:{number}", payload) for kind in kinds]
     low = low_threshold is not None and balance < low_threshold
-    if low and not warned and reading.notify:
+    if low and not warned and (reading.notify if reading.warn is None else reading.warn):
         payload = {"balance": str(balance), "threshold": str(low_threshold)}
         notices.append(NewNotice(panel, discord_id, LOW_CREDIT, f"low:{key}", payload))
     return notices, low

@@ -6,7 +6,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,16 +33,31 @@ class NotificationPrefs:
     credit_notices: bool
 
 
+# The kinds of notice a member chooses between (/notifications): top-ups; low or running-out credits; their account.
+NOTICE_KINDS = ("credits", "warnings", "account")
+
+
 @dataclass(frozen=True, slots=True)
 class CreditNoticeChoices:
-    """Every member's credit-notice choice on one panel, read at once for a whole sweep."""
+    """Every member's notice choices on one panel, read at once for a whole sweep."""
 
     panel: str
-    chosen: Mapping[int, bool]  # by Discord id, only members who ever chose
+    chosen: Mapping[int, bool]  # credit notices, by Discord id, only members who ever chose
+    kinds: Mapping[tuple[int, str], bool] = field(default_factory=dict)  # (id, "warnings" | "account")
 
     def credit_notices(self, discord_id: int) -> bool:
         """What `get_prefs(discord_id, panel)` says: a member who never chose gets credit notices."""
         return self.chosen.get(discord_id, True)
+
+    def warnings(self, discord_id: int) -> bool:
+        """Warnings follow the credit-notice choice until the member chooses for them."""
+        return self.kinds.get((discord_id, "warnings"), self.credit_notices(discord_id))
+
+    def account(self, discord_id: int) -> bool:
+        return self.kinds.get((discord_id, "account"), True)
+
+    def wants(self, discord_id: int, kind: str) -> bool:
+        return {"credits": self.credit_notices, "warnings": self.warnings, "account": self.account}[kind](discord_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +153,42 @@ class NotificationStore:
             "ORDER BY for_panel",
             (panel,),
         )
-        return CreditNoticeChoices(panel, {row["discord_id"]: bool(row["credit_notices"]) for row in rows})
+        kind_rows = await self._db.fetch_all(
+            "SELECT discord_id, kind, enabled FROM notice_kind_prefs WHERE panel IN ('', ?) ORDER BY panel != ''",
+            (panel,),
+        )
+        return CreditNoticeChoices(
+            panel,
+            {row["discord_id"]: bool(row["credit_notices"]) for row in rows},
+            {(row["discord_id"], row["kind"]): bool(row["enabled"]) for row in kind_rows},
+        )
+
+    async def member_choices(self, discord_id: int, panel: str) -> CreditNoticeChoices:
+        """One member's choices on one panel, in the shape the watcher reads for everyone."""
+        everyone = await self.credit_notice_choices(panel)
+        mine = {key: value for key, value in everyone.kinds.items() if key[0] == discord_id}
+        credit = {discord_id: everyone.credit_notices(discord_id)}
+        return CreditNoticeChoices(panel, credit, mine)
+
+    async def set_kind(self, discord_id: int, kind: str, *, enabled: bool, panel: str | None = None) -> None:
+        """Choose one kind of notice ("credits", "warnings", "account") for one panel or for all of them (which
+        replaces that kind's per-panel choices)."""
+        if kind == "credits":
+            await self.set_prefs(discord_id, credit_notices=enabled, panel=panel)
+            return
+        if kind not in NOTICE_KINDS:
+            raise ValueError(f"no kind of notice called {kind!r}")
+        async with self._db.transaction() as transaction:
+            if panel is None:
+                await transaction.execute(
+                    "DELETE FROM notice_kind_prefs WHERE discord_id = ? AND kind = ?", (discord_id, kind)
+                )
+            await transaction.execute(
+                "INSERT INTO notice_kind_prefs (discord_id, panel, kind, enabled, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (discord_id, panel, kind) DO UPDATE SET enabled = excluded.enabled, "
+                "updated_at = excluded.updated_at",
+                (discord_id, panel or "", kind, int(enabled), self._db.timestamp()),
+            )
 
     async def set_prefs(self, discord_id: int, *, credit_notices: bool, panel: str | None = None) -> NotificationPrefs:
         """Choose for one panel, or for all of them (which replaces any per-panel choice)."""

@@ -544,3 +544,28 @@ async def test_a_suspension_through_the_bot_is_told_once_with_the_reason_when_al
             f"<@{MEMBER}> (account #{(await desk.bot.links.get_for_member('main', MEMBER)).panel_user_id}) was "
             f"suspended by <@{ADMIN}>."
         ]
+
+
+async def test_each_kind_of_notice_can_be_turned_off_on_its_own(desk: Desk) -> None:
+    user = await linked_customer(desk, credits=100)
+    quiet = await desk.reply("notifications off", by=MEMBER, kind="account")
+    assert quiet.content.startswith("You will no longer get messages about your account")
+    shown = await desk.reply("notifications show", by=MEMBER)
+    assert "**main**: ✅ messages when credits arrive, ✅ warnings when your credits run low, — messages about" in (
+        shown.content
+    )
+    desk.panel.users[user.id].suspended = True
+    desk.panel.set_credits(user.id, 130)
+    await notifications(desk).sweep_all()
+    [topup] = await dms_after(desk, MEMBER, 1)  # the top-up, not the suspension
+    assert topup.embeds[0]["title"] == "+30 credits"
+    await desk.reply("notifications off", by=MEMBER, kind="warnings")
+    desk.panel.set_credits(user.id, 5)  # below LOW_CREDIT_THRESHOLD=10: no warning, as chosen
+    await notifications(desk).sweep_all()
+    await asyncio.sleep(0.3)
+    assert len(desk.discord.dms(MEMBER)) == 1
+    await desk.reply("notifications on", by=MEMBER, kind="account")
+    desk.panel.users[user.id].suspended = False
+    await notifications(desk).sweep_all()
+    dms = await dms_after(desk, MEMBER, 2)
+    assert dms[1].embeds[0]["title"] == "Your account is no longer suspended"

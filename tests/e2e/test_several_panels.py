@@ -126,7 +126,10 @@ async def test_two_credit_panels_are_both_watched_and_notices_chosen_per_panel(
             await desk.reply("link", by=MEMBER)
             await desk.reply("link", by=MEMBER, panel="eu")
             quiet = await desk.reply("notifications off", by=MEMBER, panel="eu")
-            assert "no longer get messages about your credits on the eu panel" in quiet.content
+            assert (
+                "no longer get messages from the bot (credits, warnings and your account) on the eu panel"
+                in quiet.content
+            )
             ctrlpanel.set_credits(main_account.id, 30)
             eu_sim.set_credits(eu_account.id, 30)
             reports = await desk.bot.get_cog("Notifications").sweep_all()

@@ -43,6 +43,7 @@ COMMANDS = {
     "server-limit remove": ({"user": "admin", "amount": 1}, "admin"),
     "notifications on": ({}, "member"),
     "notifications off": ({}, "member"),
+    "notifications show": ({}, "member"),
     "roles sync": ({}, "admin"),
     "roles show": ({"member": OTHER_MEMBER}, "staff"),
 }

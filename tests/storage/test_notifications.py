@@ -207,3 +207,21 @@ async def test_the_outbox_summary_counts_waiting_and_given_up_notices(
     await notifications.mark_failed(first.id, "closed")
     await notifications.mark_failed(first.id, "closed")
     assert await notifications.outbox_summary(max_attempts=2) == OutboxSummary(1, clock.current, 1)
+
+
+async def test_kinds_of_notice_are_chosen_apart_and_warnings_follow_credits_until_chosen(
+    notifications: NotificationStore,
+) -> None:
+    await notifications.set_prefs(7, credit_notices=False)
+    choices = await notifications.member_choices(7, "main")
+    assert (choices.credit_notices(7), choices.warnings(7), choices.account(7)) == (False, False, True)
+    await notifications.set_kind(7, "warnings", enabled=True)
+    await notifications.set_kind(7, "account", enabled=False, panel="eu")
+    main, eu = [await notifications.member_choices(7, panel) for panel in ("main", "eu")]
+    assert [main.wants(7, kind) for kind in ("credits", "warnings", "account")] == [False, True, True]
+    assert [eu.wants(7, kind) for kind in ("credits", "warnings", "account")] == [False, True, False]
+    await notifications.set_kind(7, "account", enabled=True)  # a choice for every panel replaces eu's
+    assert (await notifications.member_choices(7, "eu")).account(7) is True
+    assert (await notifications.credit_notice_choices("main")).account(8) is True  # never chose: on
+    with pytest.raises(ValueError, match="no kind of notice"):
+        await notifications.set_kind(7, "gossip", enabled=True)
