@@ -34,7 +34,14 @@ from log_format import GatewayOutages, setup_logging
 from log_hygiene import protect_logs
 from metrics import BotMetrics
 from panel_api import Capability, PanelClient, PanelRegistry, create_client
-from settings import Settings, SettingsProblem, database_path_setting, load_settings, settings_warnings
+from settings import (
+    Settings,
+    SettingsProblem,
+    client_options,
+    database_path_setting,
+    load_settings,
+    settings_warnings,
+)
 from storage import (
     AccountStates,
     AuditLog,
@@ -50,6 +57,7 @@ from storage import (
 )
 from version import __version__
 from web_server import WebServer, WebServerError
+from webhooks import Webhooks
 
 log = logging.getLogger("panel_desk")
 
@@ -142,6 +150,7 @@ class PanelDesk(commands.Bot):
     async def setup_hook(self) -> None:
         if self.web is not None:  # first, so that liveness answers while the commands sync
             self.web.add_routes(self.health.routes())
+            self.web.add_routes(Webhooks(self).routes())
             await self.web.start()
         await self.sync_commands()
         self.started.set()
@@ -389,7 +398,14 @@ async def create_bot(settings: Settings) -> PanelDesk:
     """
     point_discord_at(settings.discord_api_base or None, settings.discord_gateway_url or None)
     panels = settings.all_panels()
-    protect_logs([settings.discord_token.get_secret_value(), *(p.api_key.get_secret_value() for p in panels.values())])
+    webhook_secrets = [str(p.options["webhook_secret"]) for p in panels.values() if "webhook_secret" in p.options]
+    protect_logs(
+        [
+            settings.discord_token.get_secret_value(),
+            *(p.api_key.get_secret_value() for p in panels.values()),
+            *webhook_secrets,
+        ]
+    )
     clients = {
         name: create_client(
             panel.kind,
@@ -398,7 +414,7 @@ async def create_bot(settings: Settings) -> PanelDesk:
             name=name,
             timeout=panel.timeout,
             **_tuning(panel.rate_limit),
-            **panel.options,
+            **client_options(panel.options),
         )
         for name, panel in panels.items()
     }

@@ -248,8 +248,20 @@ def check_api_key(kind: PanelKind, key: str, *, in_panels: bool = False) -> None
             raise _refusal("is not a Pterodactyl 0.5 key pair", message) from None
 
 
+# Options of the bot's own about a panel, beside the client's: the secret that signs its webhooks (POST /webhooks/…).
+BOT_PANEL_OPTIONS = frozenset({"webhook_secret"})
+
+
+def client_options(options: dict[str, Any]) -> dict[str, Any]:
+    """A panel's options without the bot's own: what its client is built with."""
+    return {name: value for name, value in options.items() if name not in BOT_PANEL_OPTIONS}
+
+
 def check_options(kind: PanelKind, options: dict[str, Any]) -> None:
-    known = client_option_names(kind)
+    secret = options.get("webhook_secret")
+    if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
+        raise ValueError("has a webhook_secret shorter than 16 characters; make a long random one")
+    known = client_option_names(kind) | BOT_PANEL_OPTIONS
     unknown = sorted(set(options) - known)
     if unknown:
         allowed = ", ".join(sorted(known)) or "none"

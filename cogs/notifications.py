@@ -119,6 +119,10 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         # resumes there instead of starting over; one that reads the other way starts from the beginning.
         self.cursors: dict[str, tuple[str, int]] = {}
         self._walks: dict[str, _Walk] = {}
+        # Accounts a webhook asked to look at: one look each at a time, and one more if asked again meanwhile, so
+        # a burst of events for one account costs two reads, not one per event.
+        self._looks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._look_again: set[tuple[str, str]] = set()
         self.known: dict[str, Decimal] = {}
         self.known_states: dict[str, bool] = {}  # suspended or not, as last told, for the panel being swept
         # Accounts whose credits staff are changing through the bot, and when each change last began: the watcher
@@ -173,9 +177,10 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         ]
 
     async def cog_unload(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._looks.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- members ---------------------------------------------------------------------------------------------
 
@@ -280,6 +285,66 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         """True when a balance read at `read_at` may predate, or race, a staff change the command is telling."""
         key = (panel_name, panel_user_id)
         return key in self._staff_busy or self._staff_began.get(key, -math.inf) >= read_at
+
+    # --- one account, now (webhooks) ----------------------------------------------------------------------------
+
+    def look_soon(self, panel_name: str, *, user_id: str | None = None, email: str | None = None) -> None:
+        """Look at one account in the background, coalescing repeats (`webhooks.py`)."""
+        key = (panel_name, f"id:{user_id}" if user_id is not None else f"email:{(email or '').casefold()}")
+        if key in self._looks:
+            self._look_again.add(key)
+            return
+        task = asyncio.create_task(self._looks_for(key, user_id, email), name="webhook-look")
+        self._looks[key] = task
+
+    async def _looks_for(self, key: tuple[str, str], user_id: str | None, email: str | None) -> None:
+        try:
+            while True:
+                self._look_again.discard(key)
+                try:
+                    await self.look_at(key[0], user_id=user_id, email=email)
+                except PanelError as exc:
+                    log.warning("webhook look at an account on %s failed: %s", key[0], exc.message)
+                except Exception:
+                    log.exception("webhook look at an account on %s failed", key[0])
+                if key not in self._look_again or self._stop.is_set():
+                    return
+        finally:
+            self._looks.pop(key, None)
+
+    async def wait_for_looks(self) -> None:
+        """Until no look is under way (tests, the benchmark)."""
+        while self._looks:
+            await asyncio.gather(*list(self._looks.values()), return_exceptions=True)
+
+    async def look_at(self, panel_name: str, *, user_id: str | None = None, email: str | None = None) -> None:
+        """Read one account from the panel and do what a sweep would for it: credits, suspension, deletion, roles."""
+        client = self.bot.panels[panel_name]
+        if user_id is None:
+            found = await client.find_user(email or "")
+            if found is None or found.email.casefold() != (email or "").casefold():
+                return  # no such account: nothing to tell anyone
+            user_id = found.id
+        link = await self.bot.links.get_for_account(panel_name, user_id)
+        if link is None:
+            return  # nobody to tell; its roles are nobody's
+        try:
+            user = await client.get_user(user_id)
+        except PanelError as exc:
+            if exc.status != 404:
+                raise
+            report = SweepReport(panel_name, linked=await self.bot.links.count(panel_name))
+            report.gone.append(link)
+            await self._accounts_gone(panel_name, report)
+            return
+        if user.credits is not None:
+            await self.observe(panel_name, link, user)
+        if user.suspended is not None:
+            wanted = (await self.bot.notifications.member_choices(link.discord_id, panel_name)).account(link.discord_id)
+            await self._record_states(
+                panel_name, [StateReading(user.id, link.discord_id, user.suspended, notify=wanted)]
+            )
+        await self.bot.roles.reconcile(link.discord_id, fresh=[(panel_name, user)])
 
     # --- the watcher ---------------------------------------------------------------------------------------------
 

@@ -245,7 +245,7 @@ def test_panel_options_are_checked_against_the_panel_kind(clean_env: pytest.Monk
     assert load_settings().all_panels()["main"].options == {"version": "1.1", "default_role_id": 4}
     assert problem_lines(clean_env, PANEL_KIND="pterodactyl", PANEL_OPTIONS='{"version": "1.1"}') == [
         'PANEL_OPTIONS is \'{"version": "1.1"}\': it has version, which a pterodactyl panel does not take (it '
-        'takes: none) — set it to a JSON object such as {"version": "1.1"} (CtrlPanel), or {}'
+        'takes: webhook_secret) — set it to a JSON object such as {"version": "1.1"} (CtrlPanel), or {}'
     ]
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from simulators.ctrlpanel import CtrlPanelSimulator
 from storage import AuditOutcome, Database, LinkMethod
 from storage.credits import CreditLedger
 from tests.e2e.harness import ADMIN, GENERAL, MEMBER, OTHER_MEMBER, STAFF, Desk, start_desk
+from webhooks import signature
 
 FALLBACK = GENERAL
 
@@ -569,3 +573,54 @@ async def test_each_kind_of_notice_can_be_turned_off_on_its_own(desk: Desk) -> N
     await notifications(desk).sweep_all()
     dms = await dms_after(desk, MEMBER, 2)
     assert dms[1].embeds[0]["title"] == "Your account is no longer suspended"
+
+
+# --- webhooks: the panel says "look now" -------------------------------------------------------------------------
+
+SECRET = "a-long-random-webhook-secret-0123456789"
+
+
+async def post_webhook(
+    desk: Desk, body: bytes, *, panel: str = "main", secret: str = SECRET, stamp: int | None = None
+) -> tuple[int, dict]:
+    stamp = int(time.time()) if stamp is None else stamp
+    headers = {
+        "X-Panel-Desk-Timestamp": str(stamp),
+        "X-Panel-Desk-Signature": signature(secret, str(stamp), body),
+        "Content-Type": "application/json",
+    }
+    url = f"{desk.bot.web.url}/webhooks/{panel}"
+    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def test_a_signed_webhook_tells_a_suspension_without_a_sweep_and_forgeries_change_nothing(
+    tmp_path: Path, ctrlpanel: CtrlPanelSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async for desk in open_desk(tmp_path, ctrlpanel, http_port=0, panel_options={"webhook_secret": SECRET}):
+        await desk.stop_bot()  # its own watcher must not find the change first
+        await desk.start_bot(credit_watcher=False)
+        user = await linked_customer(desk)
+        desk.panel.users[user.id].suspended = True
+        body = json.dumps({"user_id": str(user.id)}).encode()
+        refused = [
+            await post_webhook(desk, body, secret="not-the-secret-at-all-0123"),  # forged
+            await post_webhook(desk, body, stamp=int(time.time()) - 600),  # stale
+            await post_webhook(desk, body, panel="nowhere"),  # unknown panel
+            await post_webhook(desk, b'{"user": 1}'),  # not what was documented
+        ]
+        assert [status for status, _ in refused] == [401, 401, 404, 400]
+        await asyncio.sleep(0.3)
+        assert desk.discord.dms(MEMBER) == []  # nothing was looked at
+        stamp = int(time.time())
+        assert (await post_webhook(desk, body, stamp=stamp))[0] == 202
+        told = await desk.discord.wait_for_dm(MEMBER)  # no sweep runs: the webhook alone made the bot look
+        assert told.embeds[0]["title"] == "Your account was suspended"
+        status, answer = await post_webhook(desk, body, stamp=stamp)  # the same request again
+        assert status == 409 and "replay" in answer["error"]
+        for _ in range(20):  # a burst for one account: coalesced, still told once
+            await post_webhook(desk, json.dumps({"email": "customer@example.com"}).encode())
+        await notifications(desk).wait_for_looks()
+        await asyncio.sleep(0.3)
+        assert len(desk.discord.dms(MEMBER)) == 1
