@@ -321,19 +321,26 @@ async def test_an_account_deleted_on_the_panel_ends_its_link_and_its_roles_go(ct
     assert entry.actor_id is None and entry.details["reason"] == "account deleted"
 
 
-async def test_a_pass_over_many_members_paces_itself_on_discords_rate_limits(desk: Desk) -> None:
-    crowd = [7_100_000_000_000_001_000 + number for number in range(15)]
-    desk.discord.role_rate_limit = (5, 0.2)  # 30 changes: six windows
+async def linked_crowd(desk: Desk, first: int, count: int, *, servers: bool) -> list[int]:
+    """`count` members who joined, then were linked while the bot looked away (a restore, another instance), so
+    only a pass can set their roles."""
+    crowd = [first + number for number in range(count)]
     for number, member in enumerate(crowd):
         desk.guild.add_member(member, f"crowd{number}")
     async with asyncio.timeout(5):
         while any(desk.bot.get_guild(GUILD).get_member(m) is None for m in crowd):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
     for number, member in enumerate(crowd):
-        account = desk.panel.add_user(username=f"crowd{number}", email=f"c{number}@example.com")
-        desk.panel.add_server(account.id)
-        # Linked while the bot looked away (a restore, another instance): only the pass can set their roles.
+        account = desk.panel.add_user(username=f"crowd{first}{number}", email=f"c{first}{number}@example.com")
+        if servers:
+            desk.panel.add_server(account.id)
         await desk.bot.links.link("main", member, str(account.id), method=LinkMethod.STAFF)
+    return crowd
+
+
+async def test_a_pass_over_many_members_paces_itself_on_discords_rate_limits(desk: Desk) -> None:
+    desk.discord.role_rate_limit = (5, 0.2)  # 30 changes: six windows
+    crowd = await linked_crowd(desk, 7_100_000_000_000_001_000, 15, servers=True)
     await sweep(desk)
     assert all({CUSTOMER, LINKED_ROLE} <= roles_of(desk, member) for member in crowd)
     assert desk.discord.rate_limited == []  # discord.py waited on the headers instead of hitting 429s
@@ -342,15 +349,7 @@ async def test_a_pass_over_many_members_paces_itself_on_discords_rate_limits(des
 
 
 async def test_an_unlink_during_a_long_pass_is_not_undone_by_it(desk: Desk) -> None:
-    crowd = [7_100_000_000_000_002_000 + number for number in range(8)]
-    for number, member in enumerate(crowd):
-        desk.guild.add_member(member, f"crowd{number}")
-    async with asyncio.timeout(5):
-        while any(desk.bot.get_guild(GUILD).get_member(m) is None for m in crowd):  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-    for number, member in enumerate(crowd):
-        account = desk.panel.add_user(username=f"crowd{number}", email=f"c{number}@example.com")
-        await desk.bot.links.link("main", member, str(account.id), method=LinkMethod.STAFF)
+    crowd = await linked_crowd(desk, 7_100_000_000_000_002_000, 8, servers=False)
     desk.discord.role_latency = 0.1  # each change takes a while: the pass is still on the first members
     last = crowd[-1]
     passing = asyncio.create_task(desk.bot.roles.run_pass())
