@@ -339,11 +339,7 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
             return
         if user.credits is not None:
             await self.observe(panel_name, link, user)
-        if user.suspended is not None:
-            wanted = (await self.bot.notifications.member_choices(link.discord_id, panel_name)).account(link.discord_id)
-            await self._record_states(
-                panel_name, [StateReading(user.id, link.discord_id, user.suspended, notify=wanted)]
-            )
+        await self.observe_state(panel_name, link, user)
         await self.bot.roles.reconcile(link.discord_id, fresh=[(panel_name, user)])
 
     # --- the watcher ---------------------------------------------------------------------------------------------
@@ -574,8 +570,8 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
     async def observe_state(
         self, panel_name: str, link: Link | None, user: PanelUser, *, staff: StaffSuspension | None = None
     ) -> list[OutboxItem]:
-        """An account's suspension as a staff command just left it (inside `staff_change`): told once, with who
-        did it and why. Nothing for an account linked to nobody."""
+        """An account's suspension as a staff command just left it (inside `staff_change`: told once, with who did
+        it and why, `staff`) or as a webhook's look read it. Nothing for an account linked to nobody."""
         if user.suspended is None or link is None:
             return []
         wanted = (await self.bot.notifications.member_choices(link.discord_id, panel_name)).account(link.discord_id)

@@ -164,11 +164,16 @@ class NotificationStore:
         )
 
     async def member_choices(self, discord_id: int, panel: str) -> CreditNoticeChoices:
-        """One member's choices on one panel, in the shape the watcher reads for everyone."""
-        everyone = await self.credit_notice_choices(panel)
-        mine = {key: value for key, value in everyone.kinds.items() if key[0] == discord_id}
-        credit = {discord_id: everyone.credit_notices(discord_id)}
-        return CreditNoticeChoices(panel, credit, mine)
+        """One member's choices on one panel, in the shape the watcher reads for everyone: two small queries, for a
+        staff command or a webhook, where reading every member's choices would be wasted."""
+        prefs = await self.get_prefs(discord_id, panel)
+        rows = await self._db.fetch_all(
+            "SELECT kind, enabled FROM notice_kind_prefs WHERE discord_id = ? AND panel IN ('', ?) "
+            "ORDER BY panel != ''",
+            (discord_id, panel),
+        )
+        kinds = {(discord_id, row["kind"]): bool(row["enabled"]) for row in rows}
+        return CreditNoticeChoices(panel, {discord_id: prefs.credit_notices}, kinds)
 
     async def set_kind(self, discord_id: int, kind: str, *, enabled: bool, panel: str | None = None) -> None:
         """Choose one kind of notice ("credits", "warnings", "account") for one panel or for all of them (which
