@@ -357,6 +357,7 @@ def optional_features(settings: Settings) -> tuple[list[str], list[str]]:
         "notice fallback channel (NOTICE_FALLBACK_CHANNEL_ID)": settings.notice_fallback_channel_id is not None,
         "top-up announcements (TOPUP_ANNOUNCE_CHANNEL_ID)": settings.topup_announce_channel_id is not None,
         "low-credit warnings (LOW_CREDIT_THRESHOLD)": settings.low_credit_threshold is not None,
+        "run-out warnings (CREDIT_WARNING_DAYS)": settings.credit_warning_days is not None,
     }
     return [name for name, on in choices.items() if on], [name for name, on in choices.items() if not on]
 

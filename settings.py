@@ -125,6 +125,9 @@ HINTS: dict[str, str] = {
     "notice_fallback_channel_id": "the id of a text channel members can read, or leave it empty",
     "topup_announce_channel_id": "the id of a staff text channel, or leave it empty",
     "low_credit_threshold": "a number of credits such as 10, or leave it empty for no low-credit warnings",
+    "credit_warning_days": (
+        "a number of days such as 3 (the default), or leave it empty for no warnings before credits run out"
+    ),
     "max_credit_change": "the most credits one command may add or remove, e.g. 100000 (the default)",
     "max_server_limit_change": "the most server slots one command may add or remove, e.g. 100 (the default)",
     "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
@@ -151,6 +154,7 @@ UNITS: dict[str, str] = {
     "link_attempt_window_minutes": "minutes",
     "credit_watch_interval_seconds": "seconds",
     "low_credit_threshold": "credits",
+    "credit_warning_days": "days",
     "max_credit_change": "credits",
     "max_server_limit_change": "server slots",
     "panel_rate_limit": "requests a minute",
@@ -559,6 +563,9 @@ class Settings(BaseSettings):
     suspension_notice_reason: bool = False
     # Warn a linked member once when their balance falls below this; empty: no warnings.
     low_credit_threshold: float | None = Field(default=None, ge=0)
+    # Warn a linked member once when their balance covers fewer than this many days at their steady rate of
+    # spending (learned by the watcher from its readings); empty: no such warnings.
+    credit_warning_days: float | None = Field(default=3.0, gt=0, le=365)
     # The most credits or server slots one command may add or remove, against typos such as an extra zero.
     max_credit_change: float = Field(default=100_000.0, gt=0)
     max_server_limit_change: int = Field(default=100, gt=0)

@@ -57,12 +57,12 @@ CLOSED_DMS = 50007  # Discord: "Cannot send messages to this user"
 MAX_ATTEMPTS = 12
 KIND_WORDS = {
     "credits": "messages when credits arrive",
-    "warnings": "warnings when your credits run low",
+    "warnings": "warnings when your credits run low or will soon run out",
     "account": "messages about your account (suspended, lifted, deleted)",
 }
 KIND_CHOICES = [
     app_commands.Choice(name="credits: top-ups", value="credits"),
-    app_commands.Choice(name="warnings: low credits", value="warnings"),
+    app_commands.Choice(name="warnings: low credits, running out", value="warnings"),
     app_commands.Choice(name="account: suspension, deletion", value="account"),
 ]
 PANEL_CHOICE_HELP = "Only for this panel (every panel when left out)"
@@ -256,11 +256,12 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
 
     async def _record(self, panel_name: str, readings: list[Reading]) -> list[OutboxItem]:
         settings = self.bot.settings
-        threshold = settings.low_credit_threshold
+        threshold, days = settings.low_credit_threshold, settings.credit_warning_days
         queued = await self.bot.ledger.observe_many(
             panel_name,
             readings,
             low_threshold=None if threshold is None else Decimal(str(threshold)),
+            warning_days=None if days is None else Decimal(str(days)),
             announce=settings.topup_announce_channel_id is not None,
         )
         if queued:

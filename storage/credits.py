@@ -14,22 +14,28 @@ What a member sees, by case:
 - the first time an account is seen (when it is linked): no notice; its balance becomes the starting point, and a
   balance already under the low-credit threshold counts as warned;
 - falling below the low-credit threshold: one warning, then none until the balance has been back above it (a
-  crossing while notices are off counts as warned).
+  crossing while notices are off counts as warned);
+- a balance that covers fewer than `CREDIT_WARNING_DAYS` days at the account's steady rate of spending
+  (storage/spending.py): one warning, then none until a reading that is not a bill shows it covering more than
+  that again (a top-up, or a lower rate). No warning while there is no steady spending to go by.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from storage.database import Database, Transaction, to_timestamp
 from storage.notifications import NewNotice, OutboxItem, insert_outbox
+from storage.spending import Spending, days_left
 
 TOPUP = "credit_topup"
 LOW_CREDIT = "low_credit"
+RUNOUT = "credit_runout"  # "about N days of credits left at your current use"
 TOPUP_ANNOUNCEMENT = "topup_announcement"  # the same top-up, for the staff channel
 
 # Accounts looked up per statement: under SQLite's oldest limit of 999 parameters, whatever the batch size.
@@ -63,6 +69,8 @@ class _Told:
 
     credits: Decimal
     low_warned: bool
+    spending: Spending = field(default_factory=Spending)
+    runout_warned: bool = False
 
 
 class CreditLedger:
@@ -78,6 +86,7 @@ class CreditLedger:
         *,
         notify: bool = True,
         low_threshold: Decimal | None = None,
+        warning_days: Decimal | None = None,
         staff: StaffChange | None = None,
         announce: bool = False,
     ) -> list[OutboxItem]:
@@ -90,7 +99,9 @@ class CreditLedger:
         top-up for the staff channel, whether or not the member hears of it.
         """
         reading = Reading(panel_user_id, discord_id, balance, notify=notify, staff=staff)
-        return await self.observe_many(panel, [reading], low_threshold=low_threshold, announce=announce)
+        return await self.observe_many(
+            panel, [reading], low_threshold=low_threshold, warning_days=warning_days, announce=announce
+        )
 
     async def observe_many(
         self,
@@ -98,6 +109,7 @@ class CreditLedger:
         readings: Sequence[Reading],
         *,
         low_threshold: Decimal | None = None,
+        warning_days: Decimal | None = None,
         announce: bool = False,
     ) -> list[OutboxItem]:
         """`observe` for many accounts of one panel, in one transaction: a watcher's page costs one commit, not one
@@ -114,15 +126,24 @@ class CreditLedger:
             told = await _told(transaction, panel, {reading.panel_user_id for reading in readings})
             notices: list[NewNotice] = []
             for reading in readings:
-                owed, warned = _owed(panel, reading, told.get(reading.panel_user_id), low_threshold, announce)
-                notices += owed
-                told[reading.panel_user_id] = _Told(reading.balance, warned)
+                previous = told.get(reading.panel_user_id)
+                owed, row = _owed(panel, reading, previous, low_threshold, announce, now)
+                warning, told[reading.panel_user_id] = _runout(panel, reading, previous, row, warning_days, now)
+                notices += owed + warning
             queued = await insert_outbox(transaction, now, notices)
             seen_at = to_timestamp(now)
             await transaction.execute_many(
                 _REMEMBER,
                 [
-                    (panel, user_id, str(told[user_id].credits), seen_at, int(told[user_id].low_warned))
+                    (
+                        panel,
+                        user_id,
+                        str(told[user_id].credits),
+                        seen_at,
+                        int(told[user_id].low_warned),
+                        told[user_id].spending.dump(),
+                        int(told[user_id].runout_warned),
+                    )
                     for user_id in dict.fromkeys(reading.panel_user_id for reading in readings)
                 ],
             )
@@ -130,9 +151,10 @@ class CreditLedger:
 
 
 def _owed(
-    panel: str, reading: Reading, told: _Told | None, low_threshold: Decimal | None, announce: bool
-) -> tuple[list[NewNotice], bool]:
-    """What one reading owes its member (and the staff channel), and whether the account now counts as warned."""
+    panel: str, reading: Reading, told: _Told | None, low_threshold: Decimal | None, announce: bool, now: datetime
+) -> tuple[list[NewNotice], _Told]:
+    """What one reading owes its member (and the staff channel) in top-ups and low-credit warnings, and the
+    account's row after it (its spending updated, the run-out warning not yet decided: `_runout`)."""
     balance, staff, discord_id = reading.balance, reading.staff, reading.discord_id
     # The transaction itself keeps a rise from being queued twice, so the key only has to be unique.
     key = f"{panel}:{reading.panel_user_id}:{secrets.token_hex(8)}"
@@ -162,10 +184,58 @@ def _owed(
             payload.update(source="staff", actor_id=change.actor_id, reason=change.reason)
         notices += [NewNotice(panel, discord_id, kind, f"{kind}:{key}:{number}", payload) for kind in kinds]
     low = low_threshold is not None and balance < low_threshold
-    if low and not warned and (reading.notify if reading.warn is None else reading.warn):
+    if low and not warned and _warns(reading):
         payload = {"balance": str(balance), "threshold": str(low_threshold)}
         notices.append(NewNotice(panel, discord_id, LOW_CREDIT, f"low:{key}", payload))
-    return notices, low
+    if told is None:
+        return notices, _Told(balance, low)
+    spent = _spent(reading, told)
+    return notices, _Told(balance, low, told.spending.after(spent, now), told.runout_warned)
+
+
+def _spent(reading: Reading, told: _Told) -> Decimal:
+    """What left the account between two readings, the bot's own change set aside: a removal through the bot is
+    not spending, and a top-up through it does not hide a bill."""
+    before = reading.balance - (reading.staff.delta if reading.staff is not None else Decimal(0))
+    return max(told.credits - before, Decimal(0))
+
+
+def _warns(reading: Reading) -> bool:
+    return reading.notify if reading.warn is None else reading.warn
+
+
+def _runout(
+    panel: str, reading: Reading, previous: _Told | None, told: _Told, warning_days: Decimal | None, now: datetime
+) -> tuple[list[NewNotice], _Told]:
+    """The "credits will run out" warning a reading owes (at most one until re-armed), and the row after it.
+
+    Only a reading that is not a bill re-arms it, and only when the balance covers more than the threshold at the
+    recent rate (steady or not, so a top-up made after the servers stopped counts): the estimate moving a little
+    with each bill cannot make it warn, re-arm and warn again. A warning due while warnings are off counts as given.
+    """
+    if warning_days is None or previous is None:
+        return [], told
+    if told.runout_warned:
+        left = days_left(told.credits, told.spending.per_day())
+        if _spent(reading, previous) == 0 and left is not None and left > warning_days:
+            return [], replace(told, runout_warned=False)
+        return [], told
+    left = days_left(told.credits, told.spending.steady_per_day(now))
+    if left is None or left >= warning_days:
+        return [], told
+    notices = []
+    if _warns(reading):
+        per_day = told.spending.per_day() or Decimal(0)
+        payload = {
+            "balance": str(told.credits),
+            "days": str(left.quantize(Decimal("0.1"))),
+            "per_day": str(per_day.quantize(Decimal("0.01"))),
+            "threshold_days": str(warning_days),
+            "account": reading.panel_user_id,
+        }
+        key = f"runout:{panel}:{reading.panel_user_id}:{secrets.token_hex(8)}"
+        notices.append(NewNotice(panel, reading.discord_id, RUNOUT, key, payload))
+    return notices, replace(told, runout_warned=True)
 
 
 async def _told(transaction: Transaction, panel: str, panel_user_ids: Collection[str]) -> dict[str, _Told]:
@@ -174,16 +244,27 @@ async def _told(transaction: Transaction, panel: str, panel_user_ids: Collection
     for start in range(0, len(ids), _LOOKUP_CHUNK):
         chunk = ids[start : start + _LOOKUP_CHUNK]
         rows = await transaction.fetch_all(
-            "SELECT panel_user_id, credits, low_warned FROM credit_balances "
+            "SELECT panel_user_id, credits, low_warned, falls, runout_warned FROM credit_balances "
             f"WHERE panel = ? AND panel_user_id IN ({', '.join('?' * len(chunk))})",
             (panel, *chunk),
         )
-        told.update({row["panel_user_id"]: _Told(Decimal(row["credits"]), bool(row["low_warned"])) for row in rows})
+        told.update(
+            {
+                row["panel_user_id"]: _Told(
+                    Decimal(row["credits"]),
+                    bool(row["low_warned"]),
+                    Spending.load(row["falls"]),
+                    bool(row["runout_warned"]),
+                )
+                for row in rows
+            }
+        )
     return told
 
 
 _REMEMBER = (
-    "INSERT INTO credit_balances (panel, panel_user_id, credits, seen_at, low_warned) VALUES (?, ?, ?, ?, ?) "
+    "INSERT INTO credit_balances (panel, panel_user_id, credits, seen_at, low_warned, falls, runout_warned) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (panel, panel_user_id) DO UPDATE SET credits = excluded.credits, seen_at = excluded.seen_at, "
-    "low_warned = excluded.low_warned"
+    "low_warned = excluded.low_warned, falls = excluded.falls, runout_warned = excluded.runout_warned"
 )

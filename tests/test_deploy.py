@@ -262,6 +262,8 @@ def satisfies(value: str, rules: str) -> bool:
             ok = size() >= float(argument)
         elif name == "max":
             ok = size() <= float(argument)
+        elif name == "gt":
+            ok = size() > float(argument)
         elif name == "between":
             low, high = map(float, argument.split(","))
             ok = low <= size() <= high

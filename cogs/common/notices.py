@@ -9,7 +9,7 @@ import discord
 
 from storage import OutboxItem
 from storage.account_states import SUSPENDED, SUSPENSION_ANNOUNCEMENT, UNSUSPENDED
-from storage.credits import LOW_CREDIT, TOPUP, TOPUP_ANNOUNCEMENT
+from storage.credits import LOW_CREDIT, RUNOUT, TOPUP, TOPUP_ANNOUNCEMENT
 
 from .text import safe
 
@@ -49,6 +49,8 @@ def notice_embed(bot: PanelDesk, item: OutboxItem) -> discord.Embed:
         )
         embed.set_footer(text="Turn these messages off with /notifications off")
         return embed
+    if item.kind == RUNOUT:
+        return _runout_embed(item, where)
     if item.kind == TOPUP_ANNOUNCEMENT:
         source = f"from <@{payload['actor_id']}>" if payload.get("source") == "staff" else "on the panel"
         embed = discord.Embed(title=f"Top-up: +{credits(payload['amount'])} credits", colour=discord.Colour.green())
@@ -98,4 +100,18 @@ def _suspension_embed(bot: PanelDesk, item: OutboxItem, where: str) -> discord.E
     else:
         embed = discord.Embed(title="Your account is no longer suspended", colour=discord.Colour.green())
         embed.description = f"The suspension of your account on the {where} panel was lifted: welcome back."
+    return embed
+
+
+def _runout_embed(item: OutboxItem, where: str) -> discord.Embed:
+    payload = item.payload
+    days = Decimal(payload["days"])
+    left = "less than a day" if days < 1 else "about 1 day" if days < Decimal("1.5") else f"about {days:.0f} days"
+    embed = discord.Embed(title="Your credits will run out soon", colour=discord.Colour.orange())
+    embed.description = (
+        f"Your balance on the {where} panel is **{credits(payload['balance'])}** credits: {left} of credits left at "
+        f"your current use (about {credits(payload['per_day'])} a day). Servers are suspended when credits run "
+        "out: top up to keep them running."
+    )
+    embed.set_footer(text="Turn these warnings off with /notifications off warnings")
     return embed

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from simulators.ctrlpanel import CtrlPanelSimulator
 from storage import AuditOutcome, Database, LinkMethod
 from storage.credits import CreditLedger
 from tests.e2e.harness import ADMIN, GENERAL, MEMBER, OTHER_MEMBER, STAFF, Desk, start_desk
+from tests.storage.conftest import Clock
 from webhooks import signature
 
 FALLBACK = GENERAL
@@ -555,9 +557,10 @@ async def test_each_kind_of_notice_can_be_turned_off_on_its_own(desk: Desk) -> N
     quiet = await desk.reply("notifications off", by=MEMBER, kind="account")
     assert quiet.content.startswith("You will no longer get messages about your account")
     shown = await desk.reply("notifications show", by=MEMBER)
-    assert "**main**: ✅ messages when credits arrive, ✅ warnings when your credits run low, — messages about" in (
-        shown.content
-    )
+    assert (
+        "**main**: ✅ messages when credits arrive, ✅ warnings when your credits run low or will soon run out, "
+        "— messages about"
+    ) in shown.content
     desk.panel.users[user.id].suspended = True
     desk.panel.set_credits(user.id, 130)
     await notifications(desk).sweep_all()
@@ -573,6 +576,63 @@ async def test_each_kind_of_notice_can_be_turned_off_on_its_own(desk: Desk) -> N
     await notifications(desk).sweep_all()
     dms = await dms_after(desk, MEMBER, 2)
     assert dms[1].embeds[0]["title"] == "Your account is no longer suspended"
+
+
+async def test_steady_spending_warns_once_before_credits_run_out_and_a_top_up_re_arms_it(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    clock.current = datetime.now(UTC)
+    monkeypatch.setattr(desk.bot.db, "now", clock)  # every stored moment, and so the rate, follows this clock
+    user = await linked_customer(desk, credits=400)
+
+    async def hourly_sweeps(*balances: float, hours: float = 1) -> None:
+        for balance in balances:
+            clock.advance(hours=hours)
+            desk.panel.set_credits(user.id, balance)
+            await notifications(desk).sweep_all()
+
+    # Billed 5 credits an hour, 120 a day: CREDIT_WARNING_DAYS=3 (the default) is 360 credits.
+    await hourly_sweeps(395, 390, 385, 380, 375, 370, 365, 360)
+    await asyncio.sleep(0.3)
+    assert desk.discord.dms(MEMBER) == []  # 360 covers 3 days: not fewer
+    await hourly_sweeps(355, 350, 345)
+    [warning] = await dms_after(desk, MEMBER, 1)
+    embed = warning.embeds[0]
+    assert embed["title"] == "Your credits will run out soon"
+    assert "about 3 days of credits left at your current use (about 120 a day)" in embed["description"]
+    assert "**355**" in embed["description"]
+    await hourly_sweeps(345, hours=0.5)  # a sweep between two bills
+    await hourly_sweeps(340, hours=0.5)
+    await hourly_sweeps(335)  # more bills: still warned once
+    await asyncio.sleep(0.3)
+    assert len(desk.discord.dms(MEMBER)) == 1
+
+    await hourly_sweeps(500, hours=0.5)  # a top-up between two bills: 4 days at this rate, so it re-arms
+    await hourly_sweeps(495, hours=0.5)
+    await hourly_sweeps(*range(490, 350, -5))
+    dms = await dms_after(desk, MEMBER, 3)
+    assert [dm.embeds[0]["title"] for dm in dms] == [
+        "Your credits will run out soon",
+        "+165 credits",
+        "Your credits will run out soon",
+    ]
+    assert "**355**" in dms[2].embeds[0]["description"]
+
+
+async def test_no_run_out_warning_without_steady_spending(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    clock.current = datetime.now(UTC)
+    monkeypatch.setattr(desk.bot.db, "now", clock)
+    user = await linked_customer(desk, credits=400)
+    # A big fall, then one of 10 in an hour (0.4 days left at that pace, were two falls a rate), then a day and
+    # more of nothing, one small fall, and nothing again.
+    for hours, balance in ((1, 100), (1, 90), (30, 90), (30, 85), (30, 85)):
+        clock.advance(hours=hours)
+        desk.panel.set_credits(user.id, balance)
+        await notifications(desk).sweep_all()
+    await asyncio.sleep(0.3)
+    assert desk.discord.dms(MEMBER) == []
 
 
 # --- webhooks: the panel says "look now" -------------------------------------------------------------------------

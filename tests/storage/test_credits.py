@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from storage import Database, StorageError
-from storage.credits import LOW_CREDIT, TOPUP, TOPUP_ANNOUNCEMENT, CreditLedger, Reading, StaffChange
+from storage.credits import LOW_CREDIT, RUNOUT, TOPUP, TOPUP_ANNOUNCEMENT, CreditLedger, Reading, StaffChange
+from tests.storage.conftest import Clock
 
 PANEL, USER, MEMBER = "main", "7", 4242
 
@@ -192,3 +193,93 @@ async def test_a_batch_that_fails_leaves_nothing_and_is_told_once_when_read_agai
     ]
     assert await ledger.observe_many(PANEL, sweep, low_threshold=THRESHOLD, announce=True) == []
     assert len(await outbox(db)) == 4
+
+
+# --- credits will run out ----------------------------------------------------------------------------------------
+
+DAYS = Decimal(3)
+
+
+async def bill(ledger: CreditLedger, clock: Clock, balance: float, *, hours: float = 6, **options: object) -> list:
+    """A sweep `hours` after the last one reads `balance`."""
+    clock.advance(hours=hours)
+    return await ledger.observe(PANEL, USER, MEMBER, Decimal(str(balance)), warning_days=DAYS, **options)  # type: ignore[arg-type]
+
+
+async def test_steady_billing_warns_once_when_fewer_than_the_days_are_left(db: Database, clock: Clock) -> None:
+    ledger = CreditLedger(db)
+    await bill(ledger, clock, 200, hours=0)  # linked: the starting point
+    # 10 credits every 6 hours is 40 a day: 200 covers 5 days, 110 covers 2.75.
+    told = [await bill(ledger, clock, balance) for balance in (190, 180, 170, 160, 150, 140, 130, 120, 110, 100, 90)]
+    kinds = [[item.kind for item in items] for items in told]
+    assert kinds == [[]] * 8 + [[RUNOUT], [], []]
+    warning = told[8][0].payload
+    assert warning["balance"] == "110" and warning["days"] == "2.8" and warning["per_day"] == "40.00"
+    # Between two bills the balance stays: still warned, nothing more.
+    assert await bill(ledger, clock, 90, hours=2) == []
+
+
+async def test_no_warning_without_steady_spending(db: Database, clock: Clock) -> None:
+    ledger = CreditLedger(db)
+    await bill(ledger, clock, 1000, hours=0)
+    assert await bill(ledger, clock, 100) == []  # one big fall is not a rate
+    assert await bill(ledger, clock, 90) == []  # and is no bill beside the ones that follow
+    assert await bill(ledger, clock, 80) == []  # two bills: one gap, not yet "steady"
+    assert [i.kind for i in await bill(ledger, clock, 70)] == [RUNOUT]  # the third at that pace: 1.75 days left
+
+
+async def test_spending_that_stopped_and_one_off_removals_are_not_warned_about(db: Database, clock: Clock) -> None:
+    ledger = CreditLedger(db)
+    await bill(ledger, clock, 1000, hours=0)
+    for balance in (990, 980, 970):  # 40 a day: 970 covers about 24 days
+        await bill(ledger, clock, balance)
+    # The servers were deleted: the balance stays; two days on, spending has stopped.
+    assert await bill(ledger, clock, 970, hours=48) == []
+    # A panel admin takes 870 credits: a one-off, not a bill, so the rate (and its silence) stand.
+    assert await bill(ledger, clock, 100, hours=0.1) == []
+    # The servers come back, billed at the old pace: the rate, lowered by the pause, climbs back, and warns once.
+    told = [[i.kind for i in await bill(ledger, clock, balance)] for balance in range(90, -10, -10)]
+    assert told.count([RUNOUT]) == 1 and told[0] == []
+
+
+async def test_a_top_up_above_the_threshold_re_arms_the_warning(db: Database, clock: Clock) -> None:
+    ledger = CreditLedger(db)
+    await bill(ledger, clock, 160, hours=0)
+    for balance in (150, 140, 130, 120):  # 40 a day: 120 covers exactly 3 days, not fewer
+        assert await bill(ledger, clock, balance) == []
+    assert [i.kind for i in await bill(ledger, clock, 110)] == [RUNOUT]
+    assert [i.kind for i in await bill(ledger, clock, 115, hours=1)] == [TOPUP]  # 2.9 days: not enough to re-arm
+    assert await bill(ledger, clock, 105, hours=5) == []
+    assert [i.kind for i in await bill(ledger, clock, 400, hours=1)] == [TOPUP]  # 10 days: re-armed
+    for balance in range(390, 110, -10):
+        assert await bill(ledger, clock, balance) == [], balance
+    assert [i.kind for i in await bill(ledger, clock, 110)] == [RUNOUT]
+
+
+async def test_staff_changes_through_the_bot_are_not_spending(db: Database, clock: Clock) -> None:
+    ledger = CreditLedger(db)
+    await bill(ledger, clock, 1000, hours=0)
+    for step in range(4):  # staff take 200 four times: not a bill, so no rate and no warning
+        removal = StaffChange(delta=Decimal(-200), actor_id=1)
+        assert await bill(ledger, clock, 800 - 200 * step, staff=removal) == []
+
+
+async def test_a_warning_due_while_warnings_are_off_counts_as_given(db: Database, clock: Clock) -> None:
+    ledger = CreditLedger(db)
+    await bill(ledger, clock, 160, hours=0)
+    for balance in (150, 140, 130):
+        await bill(ledger, clock, balance)
+    quiet = Reading(USER, MEMBER, Decimal(110), warn=False)
+    clock.advance(hours=6)
+    assert await ledger.observe_many(PANEL, [quiet], warning_days=DAYS) == []
+    assert await bill(ledger, clock, 100) == []  # warnings back on: this crossing was already had
+
+
+async def test_the_spending_record_survives_a_reopen(db_path: Path, clock: Clock) -> None:
+    async with Database.connect(db_path, now=clock) as first:
+        ledger = CreditLedger(first)
+        await bill(ledger, clock, 160, hours=0)
+        for balance in (150, 140, 130):
+            await bill(ledger, clock, balance)
+    async with Database.connect(db_path, now=clock) as second:
+        assert [i.kind for i in await bill(CreditLedger(second), clock, 110)] == [RUNOUT]
