@@ -32,6 +32,7 @@ from discord_endpoints import DISCORD_API_BASE, point_discord_at
 from health import Health
 from log_format import GatewayOutages, setup_logging
 from log_hygiene import protect_logs
+from mailer import Mailer
 from metrics import BotMetrics
 from panel_api import Capability, PanelClient, PanelRegistry, create_client
 from settings import (
@@ -48,6 +49,7 @@ from storage import (
     BotState,
     CreditLedger,
     Database,
+    EmailCodes,
     LinkRequests,
     LinkStore,
     NotificationStore,
@@ -130,6 +132,9 @@ class PanelDesk(commands.Bot):
         self.account_states = AccountStates(database)
         self.link_requests = LinkRequests(database)
         self.proof_failures = ProofFailures(database)
+        self.email_codes = EmailCodes(database)
+        # None without SMTP_HOST: then no code by email is offered anywhere.
+        self.mailer = Mailer(settings) if settings.mail_enabled else None
         self.open_lists = OpenLists()
         self.roles = RoleSync(self)
         self.metrics = BotMetrics()
@@ -357,6 +362,8 @@ def optional_features(settings: Settings) -> tuple[list[str], list[str]]:
         "notice fallback channel (NOTICE_FALLBACK_CHANNEL_ID)": settings.notice_fallback_channel_id is not None,
         "top-up announcements (TOPUP_ANNOUNCE_CHANNEL_ID)": settings.topup_announce_channel_id is not None,
         "low-credit warnings (LOW_CREDIT_THRESHOLD)": settings.low_credit_threshold is not None,
+        "codes by email (SMTP_HOST)": settings.mail_enabled,
+        "sign-up (REGISTRATION)": settings.registration != "off",
         "run-out warnings (CREDIT_WARNING_DAYS)": settings.credit_warning_days is not None,
     }
     return [name for name, on in choices.items() if on], [name for name, on in choices.items() if not on]
@@ -498,6 +505,13 @@ async def run_check(settings: Settings) -> int:
             print("Warning: ADMIN_ROLE_IDS is empty, so nobody can use the admin commands.")
         if bot.roles.enabled:
             ok &= await _check_roles(settings)
+        if bot.mailer is not None:
+            problem = await bot.mailer.check()
+            ok &= problem is None
+            login = "the login is accepted" if settings.smtp_username else "no login is set"
+            print(f"Mail: {bot.mailer.where}: " + (f"connected, {login}." if problem is None else f"{problem}."))
+        else:
+            print("Mail: SMTP_HOST is empty, so no codes by email (linking by code, password changes, sign-up).")
         names = command_names(bot)
         where = f"guilds {', '.join(map(str, settings.guild_ids))}" if settings.guild_ids else "globally"
         print(f"Slash commands ({len(names)}, registered {where}): " + ", ".join(f"/{n}" for n in names))

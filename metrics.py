@@ -156,6 +156,9 @@ class BotMetrics:
         )
 
         # --- roles ------------------------------------------------------------------------------------------------
+        self.mails = Counter(
+            "panel_desk_mails", "Code mails accepted by the mail server, or not", ["outcome"], registry=registry
+        )
         self.role_changes = Counter(
             "panel_desk_role_changes", "Managed roles given or taken by the role sync", ["change"], registry=registry
         )
@@ -169,6 +172,9 @@ class BotMetrics:
             "Managed roles the bot cannot give or take (hierarchy, permissions, deleted), at the last pass",
             registry=registry,
         )
+
+    def mail_was_sent(self, *, ok: bool) -> None:
+        self.mails.labels("sent" if ok else "failed").inc()
 
     def role_changed(self, added: bool) -> None:
         self.role_changes.labels("added" if added else "removed").inc()

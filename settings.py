@@ -129,6 +129,18 @@ HINTS: dict[str, str] = {
         "a number of days such as 3 (the default), or leave it empty for no warnings before credits run out"
     ),
     "max_credit_change": "the most credits one command may add or remove, e.g. 100000 (the default)",
+    "smtp_host": "the mail server's host name, e.g. smtp.example.com, or leave it empty for no codes by email",
+    "smtp_port": "the mail server's port, e.g. 587, or leave it empty for the usual one of SMTP_SECURITY",
+    "smtp_username": "the mail server login's user name, or leave it and SMTP_PASSWORD empty for no login",
+    "smtp_password": "the mail server login's password, or leave it and SMTP_USERNAME empty for no login",
+    "smtp_from": 'the sender of the codes, e.g. "Example Hosting <noreply@example.com>"',
+    "smtp_security": "starttls (port 587), tls (port 465) or none",
+    "password_reset_without_email": "true or false (false: a password change needs a code sent to the account's email)",
+    "registration": "off, open or roles",
+    "registration_role_ids": (
+        "a JSON list of Discord role ids that may use /register with REGISTRATION=roles, e.g. [123456789012345678]"
+    ),
+    "registrations_per_day": "the most accounts /register creates a day, e.g. 20 (the default)",
     "max_server_limit_change": "the most server slots one command may add or remove, e.g. 100 (the default)",
     "panel_name": "a short lowercase name such as main (letters, digits, - and _)",
     "panel_kind": "one of: " + ", ".join(k.value for k in PanelKind),
@@ -155,6 +167,7 @@ UNITS: dict[str, str] = {
     "credit_watch_interval_seconds": "seconds",
     "low_credit_threshold": "credits",
     "credit_warning_days": "days",
+    "registrations_per_day": "accounts",
     "max_credit_change": "credits",
     "max_server_limit_change": "server slots",
     "panel_rate_limit": "requests a minute",
@@ -162,7 +175,8 @@ UNITS: dict[str, str] = {
 }
 
 # Never shown in a message, whatever is wrong with them.
-_SECRETS = frozenset({"discord_token", "panel_api_key", "api_key"})
+_SECRETS = frozenset({"discord_token", "panel_api_key", "api_key", "smtp_password"})
+_MAIL_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 # A panel of PANELS takes the fields of the flat PANEL_* settings; their hints and units are shared.
 _PANEL_FIELD_SETTINGS = {
@@ -570,6 +584,27 @@ class Settings(BaseSettings):
     max_credit_change: float = Field(default=100_000.0, gt=0)
     max_server_limit_change: int = Field(default=100, gt=0)
 
+    # --- mail: a code by email proves an account's owner (linking, password changes, sign-up) ---
+    # The mail server the bot sends codes through; empty: no codes by email (and no sign-up).
+    smtp_host: str | None = None
+    # Empty: 587 for starttls, 465 for tls, 25 for none.
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # The sender, e.g. "Example Hosting <noreply@example.com>".
+    smtp_from: str | None = None
+    # starttls: plain connection upgraded to TLS (port 587); tls: TLS from the start (465); none: no encryption
+    # (only for a relay on the same machine or network).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    # Let a linked member change their panel password without a code sent to the account's email first. Off: a
+    # stolen Discord account cannot take over the panel account.
+    password_reset_without_email: bool = False
+    # Sign-up from Discord (/register): off, open (every member), roles (members holding REGISTRATION_ROLE_IDS).
+    registration: Literal["off", "open", "roles"] = "off"
+    registration_role_ids: IdList = []
+    # The most accounts /register creates in one day (UTC) for the whole server.
+    registrations_per_day: int = Field(default=20, ge=1)
+
     # The fields below are checked in this order, each against those before it (the key against the kind,
     # DEFAULT_PANEL against the panels), so that every error names the one variable to change.
     panel_name: str = "main"
@@ -585,7 +620,40 @@ class Settings(BaseSettings):
     panels: dict[str, PanelSettings] = {}
     default_panel: str | None = None
 
-    _split_ids = field_validator("guild_ids", "admin_role_ids", "staff_role_ids", mode="before")(_id_list)
+    _split_ids = field_validator(
+        "guild_ids", "admin_role_ids", "staff_role_ids", "registration_role_ids", mode="before"
+    )(_id_list)
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and not _MAIL_ADDRESS.search(value):
+            raise _refusal("is not a mail address", 'an address such as "Example Hosting <noreply@example.com>"')
+        return value
+
+    @model_validator(mode="after")
+    def _mail_fits(self) -> Settings:
+        """The mail settings that only work together, said at start rather than at the first code."""
+        if self.smtp_host is not None and self.smtp_from is None:
+            raise ValueError("SMTP_FROM: is missing — set the sender of the codes, e.g. noreply@example.com")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD: give both (a login) or neither (no login)")
+        if self.registration != "off" and self.smtp_host is None:
+            raise ValueError("REGISTRATION: sign-up proves the email with a code — set SMTP_HOST, or REGISTRATION=off")
+        if self.registration == "roles" and not self.registration_role_ids:
+            raise ValueError(
+                "REGISTRATION_ROLE_IDS: is empty while REGISTRATION=roles — give the roles that may sign up, or use "
+                "REGISTRATION=open"
+            )
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        return self.smtp_host is not None
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or {"starttls": 587, "tls": 465, "none": 25}[self.smtp_security]
 
     @field_validator("role_rules", mode="before")
     @classmethod

@@ -16,12 +16,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from panel_api import Capability, NotFound, PanelClient, PanelUser, Unauthorized
+from panel_api import Capability, NotFound, PanelClient, PanelUser, Unauthorized, UserChanges
 from panel_api import Forbidden as PanelForbidden
-from storage import AuditOutcome, LinkMethod, LinkRequest, RequestStatus
+from storage import AuditOutcome, Link, LinkMethod, LinkRequest, Purpose, RequestStatus
 
-from .common.auditing import Change, record
+from .common.auditing import Change, audited, record
 from .common.checks import Access, NotAllowed, member_access, require
+from .common.codes import (
+    EnterCodeView,
+    PasswordModal,
+    check_code,
+    ensure_may_send,
+    masked,
+    password_fields,
+    send_code,
+    sent_text,
+)
 from .common.errors import UserFacingError, report_error
 from .common.forms import submitted_value
 from .common.linking import (
@@ -49,17 +59,26 @@ KEY_HELP = {
 
 
 class ProofChoice(InvokerView):
-    """The proofs left when none was automatic: a client API key (where the panel can check one), or staff."""
+    """The proofs left when none was automatic: a code by email (where mail is set up), a client API key (where the
+    panel can check one), or staff."""
 
-    def __init__(self, cog: Linking, *, author_id: int, panel_name: str, client: PanelClient, ask_staff: bool):
+    def __init__(
+        self, cog: Linking, *, author_id: int, panel_name: str, client: PanelClient, ask_staff: bool, by_mail: bool
+    ):
         super().__init__(author_id=author_id, timeout=cog.choice_timeout)
         self.cog = cog
         self.panel_name = panel_name
         self.client = client
+        if not by_mail:
+            self.remove_item(self.send_code)
         if not client.supports(Capability.ACCOUNT_FOR_KEY):
             self.remove_item(self.use_key)
         if not ask_staff:
             self.remove_item(self.ask_staff)
+
+    @discord.ui.button(label="Send me a code", style=discord.ButtonStyle.primary, custom_id="link:mail")
+    async def send_code(self, interaction: discord.Interaction[PanelDesk], button: discord.ui.Button[Any]) -> None:
+        await interaction.response.send_modal(CodeEmailModal(self.cog, self.panel_name, self.client))
 
     @discord.ui.button(label="Use a client API key", style=discord.ButtonStyle.primary, custom_id="link:key")
     async def use_key(self, interaction: discord.Interaction[PanelDesk], button: discord.ui.Button[Any]) -> None:
@@ -116,6 +135,17 @@ class KeyModal(ProofModal, title="Link with a client API key"):
             left = await proof_failed(bot, interaction.user.id, "client key refused")
             raise UserFacingError(f"{refused.message} {left}") from None
         await self.cog.finish_link(interaction, self.panel_name, self.client, account, LinkMethod.CLIENT_KEY)
+
+
+class CodeEmailModal(ProofModal, title="Get a code by email"):
+    email: discord.ui.TextInput[CodeEmailModal] = discord.ui.TextInput(
+        label="Your panel account's email address", custom_id="email", min_length=3, max_length=191
+    )
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        email = submitted_value(interaction, "email").strip()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.cog.send_link_code(interaction, self.panel_name, self.client, email)
 
 
 class EmailModal(ProofModal, title="Ask staff to link your account"):
@@ -186,6 +216,8 @@ class Linking(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
+    account = app_commands.Group(name="account", description="Your linked panel account", guild_only=True)
+
     def __init__(self, bot: PanelDesk) -> None:
         self.bot = bot
 
@@ -220,12 +252,18 @@ class Linking(commands.Cog):
             return
         ask_staff = self.bot.settings.link_requests_channel_id is not None
         can_key = client.supports(Capability.ACCOUNT_FOR_KEY)
-        if not can_key and not ask_staff:
+        by_mail = self.bot.mailer is not None
+        if not can_key and not ask_staff and not by_mail:
             raise UserFacingError(
                 f"The {panel_name} panel does not show this Discord account on any panel account. "
                 "Ask staff to link you (`/link-admin set`)."
             )
         lines = [f"No account on the {panel_name} panel names this Discord account yet. Prove which one is yours:"]
+        if by_mail:
+            lines.append(
+                "• **Send me a code**: type your account's email address; the bot mails a code to it, and you type "
+                "the code back here."
+            )
         if can_key:
             where = KEY_HELP.get(client.kind.value, "your account page")
             lines.append(
@@ -235,7 +273,12 @@ class Linking(commands.Cog):
         if ask_staff:
             lines.append("• **Ask staff**: give your account's email address; staff approve the request.")
         view = ProofChoice(
-            self, author_id=interaction.user.id, panel_name=panel_name, client=client, ask_staff=ask_staff
+            self,
+            author_id=interaction.user.id,
+            panel_name=panel_name,
+            client=client,
+            ask_staff=ask_staff,
+            by_mail=by_mail,
         )
         view.message = await interaction.followup.send("\n".join(lines), view=view, ephemeral=True, wait=True)
 
@@ -267,24 +310,105 @@ class Linking(commands.Cog):
         await remove_link(interaction, panel_name=panel_name, discord_id=interaction.user.id, reason="member unlinked")
         await interaction.edit_original_response(content="Unlinked.", view=None)
 
-    @app_commands.command(name="account", description="Your linked panel account")
+    @account.command(name="show", description="Your linked panel account")
     @app_commands.describe(panel=PANEL_HELP)
     @app_commands.autocomplete(panel=panel_autocomplete)
-    @app_commands.guild_only()
-    async def account(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
+    async def account_show(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
         panel_name, client = panel_for(interaction, panel)
-        link = await self.bot.links.get_for_member(panel_name, interaction.user.id)
+        link = await self._own_link(panel_name, interaction.user.id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        user = await self._linked_account(panel_name, client, link.panel_user_id)
+        await interaction.followup.send(embed=account_embed(user, client, link.linked_at), ephemeral=True)
+
+    @account.command(name="password", description="Set a new password for your linked panel account")
+    @app_commands.describe(panel=PANEL_HELP)
+    @app_commands.autocomplete(panel=panel_autocomplete)
+    async def account_password(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
+        panel_name, client = panel_for(interaction, panel)
+        link = await self._own_link(panel_name, interaction.user.id)
+        if not client.supports(Capability.PASSWORD):
+            raise UserFacingError(
+                f"The {panel_name} panel ({client.display_name}) does not let the bot set passwords. Use the panel's "
+                "own password reset."
+            )
+        settings = self.bot.settings
+
+        async def change(answer: discord.Interaction[Any], code: str | None, typed: dict[str, str]) -> None:
+            await self.change_password(answer, panel_name, client, code, typed)
+
+        if settings.password_reset_without_email:
+            # The form is the first answer (a modal cannot follow a deferral): no code, only the new password.
+            await interaction.response.send_modal(PasswordModal(change))
+            return
+        if self.bot.mailer is None:
+            raise UserFacingError(
+                "Changing your password from Discord needs a code sent to your account's email, and mail is not set "
+                "up on this server. Use the panel's own password reset, or ask staff."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await ensure_may_send(self.bot, interaction.user.id, Purpose.PASSWORD)
+        user = await self._linked_account(panel_name, client, link.panel_user_id)
+        await send_code(self.bot, interaction.user, panel_name, Purpose.PASSWORD, subject=user.id, to=user.email)
+        view = EnterCodeView(
+            author_id=interaction.user.id, title="Set a new password", handler=change, extra=password_fields
+        )
+        view.message = await interaction.followup.send(
+            f"A code is on its way to the email of your account (**{masked(user.email)}**). It works once, for 10 "
+            "minutes. Press **Enter the code** and type it with your new password.",
+            view=view,
+            ephemeral=True,
+            wait=True,
+        )
+
+    async def change_password(
+        self,
+        interaction: discord.Interaction[PanelDesk],
+        panel_name: str,
+        client: PanelClient,
+        code: str | None,
+        typed: dict[str, str],
+    ) -> None:
+        """Check the new password first (a typo must not spend the code), then the code, then set it once. The
+        password goes to the panel in one request and nowhere else: not stored, logged, echoed or audited."""
+        member = interaction.user
+        password, again = typed.get("password", ""), typed.get("again", "")
+        if password != again:
+            raise UserFacingError("The two passwords are not the same. Nothing was changed; try again.")
+        problems = client.check_changes(UserChanges(password=password))
+        if problems:
+            raise UserFacingError(
+                " ".join(" ".join(messages) for messages in problems.values()) + " Nothing was changed."
+            )
+        link = await self._own_link(panel_name, member.id)
+        if code is not None:
+            proved = await check_code(self.bot, member.id, panel_name, Purpose.PASSWORD, code)
+            if proved != link.panel_user_id:
+                raise UserFacingError("That code was for another account. Nothing was changed.")
+        user = await self._linked_account(panel_name, client, link.panel_user_id)
+        async with audited(interaction, "account.password", panel=panel_name, target=user) as change:
+            change.target_discord_id = member.id
+            change.details["credentials"] = "password changed"
+            change.details["proof"] = "email code" if code is not None else "none (PASSWORD_RESET_WITHOUT_EMAIL)"
+            await client.update_user(user.id, UserChanges(password=password))
+        await interaction.followup.send(
+            f"Your password on the {panel_name} panel was changed. Sign in with the new one from now on.",
+            ephemeral=True,
+        )
+
+    async def _own_link(self, panel_name: str, discord_id: int) -> Link:
+        link = await self.bot.links.get_for_member(panel_name, discord_id)
         if link is None:
             raise UserFacingError(f"You have no linked account on the {panel_name} panel yet. Run `/link` to link it.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        return link
+
+    async def _linked_account(self, panel_name: str, client: PanelClient, panel_user_id: str) -> PanelUser:
         try:
-            user = await client.get_user(link.panel_user_id)
+            return await client.get_user(panel_user_id)
         except NotFound:
             raise UserFacingError(
-                f"Your linked account (#{link.panel_user_id}) no longer exists on the {panel_name} panel. "
+                f"Your linked account (#{panel_user_id}) no longer exists on the {panel_name} panel. "
                 "Run `/unlink`, then `/link` your current account."
             ) from None
-        await interaction.followup.send(embed=account_embed(user, client, link.linked_at), ephemeral=True)
 
     # --- admins ------------------------------------------------------------------------------------------------
 
@@ -389,6 +513,44 @@ class Linking(commands.Cog):
         if method is LinkMethod.CLIENT_KEY:
             notes.append("The key has not been kept: you can delete it on the panel now.")
         await interaction.followup.send(linked_message(account, panel_name, method, notes), ephemeral=True)
+
+    async def send_link_code(
+        self, interaction: discord.Interaction[PanelDesk], panel_name: str, client: PanelClient, email: str
+    ) -> None:
+        """Mail a code to the account with exactly this email, if there is one; the reply is the same either way."""
+        member = interaction.user
+        await ensure_may_link(self.bot, panel_name, member)
+        await ensure_may_send(self.bot, member.id, Purpose.LINK)
+        account = await client.find_user(email) if "@" in email else None
+        if account is not None and account.email.casefold() != email.casefold():
+            account = None
+        await send_code(
+            self.bot,
+            member,
+            panel_name,
+            Purpose.LINK,
+            subject=account.id if account else None,
+            to=account.email if account else None,
+        )
+
+        async def entered(answer: discord.Interaction[Any], code: str | None, extra: dict[str, str]) -> None:
+            await self.finish_code_link(answer, panel_name, client, code or "")
+
+        view = EnterCodeView(author_id=member.id, title="Link with the code", handler=entered)
+        view.message = await interaction.followup.send(
+            sent_text(f"on the {panel_name} panel"), view=view, ephemeral=True, wait=True
+        )
+
+    async def finish_code_link(
+        self, interaction: discord.Interaction[PanelDesk], panel_name: str, client: PanelClient, code: str
+    ) -> None:
+        await ensure_may_link(self.bot, panel_name, interaction.user)
+        account_id = await check_code(self.bot, interaction.user.id, panel_name, Purpose.LINK, code)
+        try:
+            account = await client.get_user(account_id)
+        except NotFound:
+            raise UserFacingError("That account no longer exists on the panel.") from None
+        await self.finish_link(interaction, panel_name, client, account, LinkMethod.EMAIL_CODE)
 
     async def request_staff_link(
         self, interaction: discord.Interaction[PanelDesk], panel_name: str, client: PanelClient, email: str

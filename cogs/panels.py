@@ -58,6 +58,12 @@ class Panels(commands.GroupCog, group_name="panel", group_description="The game 
             embed.add_field(name="Notices", value="\n".join(lines), inline=False)
         if self.bot.roles.enabled:
             embed.add_field(name="Roles", value=roles_status(self.bot)[:1024], inline=False)
+        if self.bot.mailer is not None:
+            problem = await self.bot.mailer.check()
+            state = "✅ connected and logged in" if problem is None else f"⚠️ {problem}"
+            embed.add_field(
+                name="Mail", value=f"{state}\n{self.bot.mailer.sent} code mail(s) sent since start", inline=False
+            )
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="sync", description="Register the bot's slash commands with Discord again")

@@ -9,6 +9,7 @@ from storage.account_states import AccountStates, StaffSuspension, StateReading
 from storage.audit import AuditEntry, AuditLog, AuditOutcome
 from storage.credits import CreditLedger, Reading, StaffChange
 from storage.database import BackupReport, Database, backup_database
+from storage.email_codes import AlreadyRegistered, CodeCheck, CodeVerdict, EmailCodes, Purpose
 from storage.errors import AccountAlreadyLinked, LinkConflict, MemberAlreadyLinked, StorageError
 from storage.link_requests import LinkRequest, LinkRequests, ProofFailures, RequestStatus
 from storage.links import Link, LinkMethod, LinkStore, PastLink
@@ -27,15 +28,19 @@ __all__ = [
     "NOTICE_KINDS",
     "AccountAlreadyLinked",
     "AccountStates",
+    "AlreadyRegistered",
     "AuditEntry",
     "AuditLog",
     "AuditOutcome",
     "BackupReport",
     "BotState",
+    "CodeCheck",
+    "CodeVerdict",
     "CreditBalance",
     "CreditLedger",
     "CreditNoticeChoices",
     "Database",
+    "EmailCodes",
     "Link",
     "LinkConflict",
     "LinkMethod",
@@ -49,6 +54,7 @@ __all__ = [
     "OutboxSummary",
     "PastLink",
     "ProofFailures",
+    "Purpose",
     "Reading",
     "RequestStatus",
     "StaffChange",

@@ -22,9 +22,11 @@ class LinkMethod(StrEnum):
     EXTERNAL_ID = "external_id"  # the account's external_id on the panel names the member
     PANEL_DISCORD = "panel_discord"  # the panel's own Discord login vouches for the member
     CLIENT_KEY = "client_key"  # the member proved control with one of the account's client API keys
+    EMAIL_CODE = "email_code"  # the member typed back a code mailed to the account's email
     STAFF_APPROVAL = "staff_approval"  # the member asked and a staff member approved
     STAFF = "staff"  # a staff member linked it directly
     CREATED = "created"  # the bot created the account for the member
+    REGISTERED = "registered"  # the member created it themselves with /register, their email proved by a code
 
 
 @dataclass(frozen=True, slots=True)

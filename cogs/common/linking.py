@@ -30,6 +30,8 @@ METHOD_WORDS = {
     LinkMethod.EXTERNAL_ID: "the panel account's external id names you",
     LinkMethod.PANEL_DISCORD: "you connected this Discord account on the panel",
     LinkMethod.CLIENT_KEY: "you showed one of the account's API keys",
+    LinkMethod.EMAIL_CODE: "you typed the code mailed to the account's email",
+    LinkMethod.REGISTERED: "you created it with /register",
     LinkMethod.STAFF_APPROVAL: "staff approved your request",
     LinkMethod.STAFF: "linked by staff",
     LinkMethod.CREATED: "staff created the account for you",

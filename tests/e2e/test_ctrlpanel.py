@@ -255,7 +255,7 @@ async def test_user_info_and_account_show_credits(desk: Desk) -> None:
     info = await desk.reply("user info", by=STAFF, user=str(user.id))
     fields = {f["name"]: f["value"] for f in info.embeds[0]["fields"]}
     assert fields["Credits"] == "42.00" and fields["Server limit"] == "1"
-    account = await desk.reply("account", by=MEMBER)
+    account = await desk.reply("account show", by=MEMBER)
     fields = {f["name"]: f["value"] for f in account.embeds[0]["fields"]}
     assert fields["Credits"] == "42.00"
 

@@ -334,17 +334,17 @@ async def test_unlink_cancelled_or_unanswered_keeps_the_link(desk: Desk, monkeyp
 
 
 async def test_account_shows_the_members_own_account(desk: Desk) -> None:
-    not_linked = await desk.reply("account", by=MEMBER)
+    not_linked = await desk.reply("account show", by=MEMBER)
     assert not_linked.content == "You have no linked account on the main panel yet. Run `/link` to link it."
     account = desk.panel.add_user(username="mine", email="mine@example.com", external_id=str(MEMBER))
     desk.panel.add_server(account.id)
     await desk.reply("link", by=MEMBER)
-    message = await desk.reply("account", by=MEMBER)
+    message = await desk.reply("account show", by=MEMBER)
     assert message.ephemeral
     fields = {f["name"]: f["value"] for f in message.embeds[0]["fields"]}
     assert message.embeds[0]["title"] == "mine" and fields["Email"] == "mine@example.com" and fields["Servers"] == "1"
     desk.panel.users.pop(account.id)
-    gone = await desk.reply("account", by=MEMBER)
+    gone = await desk.reply("account show", by=MEMBER)
     assert "no longer exists on the main panel" in gone.content
 
 

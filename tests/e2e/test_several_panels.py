@@ -68,7 +68,7 @@ async def test_links_are_kept_per_panel(two_panels: Desk, second_panel: Pterodac
         ("eu", str(eu_account.id), LinkMethod.EXTERNAL_ID),
         ("main", str(main_account.id), LinkMethod.EXTERNAL_ID),
     ]
-    account = await two_panels.reply("account", by=MEMBER, panel="eu")
+    account = await two_panels.reply("account show", by=MEMBER, panel="eu")
     assert account.embeds[0]["title"] == "e"
 
 
