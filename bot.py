@@ -80,6 +80,7 @@ INITIAL_EXTENSIONS = (
     "cogs.notifications",
     "cogs.credits",
     "cogs.roles",
+    "cogs.registration",
 )
 
 

@@ -320,7 +320,11 @@ class Linking(commands.Cog):
         user = await self._linked_account(panel_name, client, link.panel_user_id)
         await interaction.followup.send(embed=account_embed(user, client, link.linked_at), ephemeral=True)
 
-    @account.command(name="password", description="Set a new password for your linked panel account")
+    @account.command(
+        name="password",
+        description="Set a new password for your linked panel account",
+        extras={"capability": Capability.PASSWORD},
+    )
     @app_commands.describe(panel=PANEL_HELP)
     @app_commands.autocomplete(panel=panel_autocomplete)
     async def account_password(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:

@@ -165,6 +165,14 @@ class EmailCodes:
             )
         return changes.lastrowid
 
+    async def registered(self, discord_id: int, panel: str) -> str | None:
+        """The account /register made (or is making) for this member on this panel: its id ('' while being made),
+        or None when the member never signed up there."""
+        row = await self._db.fetch_one(
+            "SELECT panel_user_id FROM registrations WHERE discord_id = ? AND panel = ?", (discord_id, panel)
+        )
+        return None if row is None else row["panel_user_id"] or ""
+
     async def complete_registration(self, reservation: int, panel_user_id: str) -> None:
         await self._db.execute("UPDATE registrations SET panel_user_id = ? WHERE id = ?", (panel_user_id, reservation))
 

@@ -99,3 +99,27 @@ async def test_check_names_each_managed_role_the_bot_cannot_give(
     assert "Roles: Role 12345 in ROLE_RULES is in none of the bot's servers (deleted?)" in output
     assert "Some checks failed" in output and TOKEN not in output and "Traceback" not in output
     assert [method for method, _ in standin.requests if method != "GET"] == []  # it only looked
+
+
+async def test_check_says_whether_the_mail_server_takes_the_login(
+    tmp_path: Path, pterodactyl: PterodactylSimulator
+) -> None:
+    from simulators.mail import MailServer
+
+    async with MailServer(username="desk", password="right-password") as mail:
+        base = {
+            "PANEL_URL": pterodactyl.url,
+            "PANEL_API_KEY": pterodactyl.admin_key,
+            "SMTP_HOST": mail.host,
+            "SMTP_PORT": str(mail.port),
+            "SMTP_SECURITY": "none",
+            "SMTP_FROM": "noreply@example.com",
+            "SMTP_USERNAME": "desk",
+        }
+        code, output = await run_check(tmp_path, **base, SMTP_PASSWORD="right-password")
+        assert code == 0 and "connected, the login is accepted." in output, output
+        code, output = await run_check(tmp_path, **base, SMTP_PASSWORD="wrong-password")
+        assert code == 1 and "refused the login (SMTP_USERNAME, SMTP_PASSWORD)" in output, output
+        assert "wrong-password" not in output
+    code, output = await run_check(tmp_path, **base, SMTP_PASSWORD="right-password")
+    assert code == 1 and "cannot be reached" in output

@@ -34,6 +34,7 @@ COMMANDS = {
     "unlink": ({}, "member"),
     "account show": ({}, "member"),
     "account password": ({}, "member"),
+    "register": ({"username": "newbie", "email": "newbie@example.com"}, "member"),
     "link-admin set": ({"member": OTHER_MEMBER, "user": "admin"}, "admin"),
     "link-admin remove": ({"member": OTHER_MEMBER}, "admin"),
     "link-admin show": ({"member": OTHER_MEMBER}, "admin"),
@@ -54,9 +55,15 @@ RANK = {"member": 0, "staff": 1, "admin": 2}
 
 @pytest.fixture
 async def every_command(desk_with: DeskFactory, ctrlpanel: CtrlPanelSimulator) -> Desk:
-    """Pterodactyl as the default panel and CtrlPanel beside it: every command is registered."""
+    """Pterodactyl as the default panel and CtrlPanel beside it, sign-up open: every command is registered. (The
+    mail server is a closed port: no command here gets as far as sending a code.)"""
     return await desk_with(
-        panels={"billing": {"kind": "ctrlpanel", "url": ctrlpanel.url, "api_key": ctrlpanel.api_key}}
+        panels={"billing": {"kind": "ctrlpanel", "url": ctrlpanel.url, "api_key": ctrlpanel.api_key}},
+        registration="open",
+        smtp_host="127.0.0.1",
+        smtp_port=9,
+        smtp_security="none",
+        smtp_from="noreply@example.com",
     )
 
 
