@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import hashlib
 import json
 import logging
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ from cogs.common.text import NO_MENTIONS
 from cogs.notifications import Notifications
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
 from health import Health
+from i18n import SOURCE, CommandTranslator, language_of, set_language
 from log_format import GatewayOutages, setup_logging
 from log_hygiene import protect_logs
 from mailer import Mailer
@@ -150,6 +152,7 @@ class PanelDesk(commands.Bot):
         self.began = time.monotonic()  # run_bot moves it back to when the process read its settings
         self.gateway = GatewayOutages()
         self._background: set[asyncio.Task[Any]] = set()
+        self._languages: dict[int, str] = {}  # members' Discord locales as last seen (also stored)
         self._ready_logged = False
         self._gate_interactions()
 
@@ -158,6 +161,7 @@ class PanelDesk(commands.Bot):
             self.web.add_routes(self.health.routes())
             self.web.add_routes(Webhooks(self).routes())
             await self.web.start()
+        await self.tree.set_translator(CommandTranslator())
         await self.sync_commands()
         self.started.set()
 
@@ -174,13 +178,51 @@ class PanelDesk(commands.Bot):
         dispatch = parsers["INTERACTION_CREATE"]
 
         def gated(data: Any) -> None:
-            if not self.stopping:
-                dispatch(data)
-                return
-            interaction: discord.Interaction[Any] = discord.Interaction(data=data, state=self._connection)
-            self._keep(asyncio.create_task(_refuse(interaction), name="panel-desk-refusal"))
+            # Each interaction runs in a context of its own whose language is the member's: the tasks discord.py
+            # starts for it (command, button, form) copy that context, so `_` speaks the member's language there.
+            contextvars.copy_context().run(self._in_language, dispatch, data)
 
         parsers["INTERACTION_CREATE"] = gated
+
+    def _in_language(self, dispatch: Callable[[Any], None], data: Any) -> None:
+        data = data if isinstance(data, dict) else {}
+        locale = data.get("locale")
+        set_language(language_of(locale))
+        user = (data.get("member") or {}).get("user") or data.get("user") or {}
+        if locale and str(user.get("id", "")).isdigit():
+            self._remember_language(int(user["id"]), str(locale))
+        if not self.stopping:
+            dispatch(data)
+            return
+        interaction: discord.Interaction[Any] = discord.Interaction(data=data, state=self._connection)
+        self._keep(asyncio.create_task(_refuse(interaction), name="panel-desk-refusal"))
+
+    def _remember_language(self, discord_id: int, locale: str) -> None:
+        """Store a member's locale when it changed, in the background (a write per interaction would be waste)."""
+        if self._languages.get(discord_id) == locale:
+            return
+        self._languages[discord_id] = locale
+
+        async def save() -> None:
+            try:
+                await self.notifications.saw_language(discord_id, locale)
+            except StorageError as exc:
+                log.warning("could not remember the language of member %s: %s", discord_id, exc)
+
+        self._keep(asyncio.create_task(save(), name="panel-desk-language"))
+
+    async def member_language(self, discord_id: int) -> str:
+        """The language of a DM to this member: theirs as last seen, else the server's."""
+        locale = self._languages.get(discord_id) or await self.notifications.language_of(discord_id)
+        return language_of(locale) if locale else self.staff_language(server_only=True)
+
+    def staff_language(self, *, server_only: bool = False) -> str:
+        """The language of posts in staff channels: BOT_LANGUAGE, else the server's preferred locale."""
+        if self.settings.bot_language and not server_only:
+            return language_of(self.settings.bot_language)
+        guild = next((self.get_guild(g) for g in self.settings.guild_ids if self.get_guild(g)), None)
+        guild = guild or (self.guilds[0] if self.guilds else None)
+        return language_of(guild.preferred_locale) if guild is not None else SOURCE
 
     def _keep(self, task: asyncio.Task[Any]) -> None:
         self._background.add(task)
@@ -283,9 +325,13 @@ class PanelDesk(commands.Bot):
 
     # --- command registration -------------------------------------------------------------------------------
 
-    def command_payloads(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
-        """Exactly what `tree.sync` would send for `guild` (None: global)."""
-        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+    async def command_payloads(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
+        """Exactly what `tree.sync` would send for `guild` (None: global), localizations included."""
+        commands_ = self.tree.get_commands(guild=guild)
+        translator = self.tree.translator
+        if translator is None:
+            return [command.to_dict(self.tree) for command in commands_]
+        return [await command.get_translated_payload(self.tree, translator) for command in commands_]
 
     async def sync_commands(self, *, force: bool = False) -> int:
         """Register commands with Discord only when they changed since the last sync (Discord rate-limits syncs).
@@ -297,7 +343,7 @@ class PanelDesk(commands.Bot):
         for guild in targets:
             if guild is not None:
                 self.tree.copy_global_to(guild=guild)
-            payload = self.command_payloads(guild)
+            payload = await self.command_payloads(guild)
             digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
             key = f"commands_hash:{guild.id if guild else 'global'}"
             if force or await self.state.get(key) != digest:
@@ -413,6 +459,7 @@ async def create_bot(settings: Settings) -> PanelDesk:
             settings.discord_token.get_secret_value(),
             *(p.api_key.get_secret_value() for p in panels.values()),
             *webhook_secrets,
+            *([settings.smtp_password.get_secret_value()] if settings.smtp_password else []),
         ]
     )
     clients = {

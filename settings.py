@@ -129,6 +129,7 @@ HINTS: dict[str, str] = {
         "a number of days such as 3 (the default), or leave it empty for no warnings before credits run out"
     ),
     "max_credit_change": "the most credits one command may add or remove, e.g. 100000 (the default)",
+    "bot_language": "one of en, de, pt-BR, es, fr, pl, ru, or leave it empty for the server's preferred locale",
     "smtp_host": "the mail server's host name, e.g. smtp.example.com, or leave it empty for no codes by email",
     "smtp_port": "the mail server's port, e.g. 587, or leave it empty for the usual one of SMTP_SECURITY",
     "smtp_username": "the mail server login's user name, or leave it and SMTP_PASSWORD empty for no login",
@@ -584,6 +585,10 @@ class Settings(BaseSettings):
     max_credit_change: float = Field(default=100_000.0, gt=0)
     max_server_limit_change: int = Field(default=100, gt=0)
 
+    # The language of posts in staff channels (audit, link requests, announcements): en, de, pt-BR, es, fr, pl or
+    # ru; empty: the server's preferred locale (Server Settings > Community > Server Primary Language).
+    bot_language: str | None = None
+
     # --- mail: a code by email proves an account's owner (linking, password changes, sign-up) ---
     # The mail server the bot sends codes through; empty: no codes by email (and no sign-up).
     smtp_host: str | None = None
@@ -623,6 +628,20 @@ class Settings(BaseSettings):
     _split_ids = field_validator(
         "guild_ids", "admin_role_ids", "staff_role_ids", "registration_role_ids", mode="before"
     )(_id_list)
+
+    @field_validator("bot_language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        known = {"en": "en", "de": "de", "pt-br": "pt-BR", "pt_br": "pt-BR", "es": "es-ES", "fr": "fr", "pl": "pl"}
+        known["ru"] = "ru"
+        found = known.get(value.strip().lower())
+        if found is None:
+            raise _refusal(
+                "is not a language the bot speaks", "one of en, de, pt-BR, es, fr, pl, ru, or leave it empty"
+            )
+        return found
 
     @field_validator("smtp_from")
     @classmethod

@@ -26,6 +26,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import speaking
 from panel_api import Capability, PanelClient, PanelError, PanelUser
 from storage import (
     NOTICE_KINDS,
@@ -620,7 +621,14 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         return settled
 
     async def deliver(self, item: OutboxItem) -> bool:
-        """One delivery attempt; True when the notice is settled (sent or, with nowhere to go, dropped)."""
+        """One delivery attempt; True when the notice is settled (sent or, with nowhere to go, dropped). A member's
+        notice is written in their language as last seen; an announcement in the staff channel's."""
+        staff = item.kind in ANNOUNCEMENTS
+        language = self.bot.staff_language() if staff else await self.bot.member_language(item.discord_id)
+        with speaking(language):
+            return await self._deliver(item)
+
+    async def _deliver(self, item: OutboxItem) -> bool:
         store = self.bot.notifications
         embed = notice_embed(self.bot, item)
         try:

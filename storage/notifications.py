@@ -104,6 +104,19 @@ class NotificationStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def saw_language(self, discord_id: int, locale: str) -> None:
+        """Remember the Discord locale of a member's latest interaction (DMs later go out in that language)."""
+        await self._db.execute(
+            "INSERT INTO member_languages (discord_id, locale, seen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (discord_id) DO UPDATE SET locale = excluded.locale, seen_at = excluded.seen_at",
+            (discord_id, locale, self._db.timestamp()),
+        )
+
+    async def language_of(self, discord_id: int) -> str | None:
+        """The member's Discord locale as last seen; None if they never used a command."""
+        row = await self._db.fetch_one("SELECT locale FROM member_languages WHERE discord_id = ?", (discord_id,))
+        return row["locale"] if row is not None else None
+
     async def get_balance(self, panel: str, panel_user_id: str) -> CreditBalance | None:
         row = await self._db.fetch_one(
             "SELECT * FROM credit_balances WHERE panel = ? AND panel_user_id = ?", (panel, panel_user_id)

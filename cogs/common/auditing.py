@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from i18n import speaking
 from panel_api import PanelError, PanelUnavailable, PanelUser
 from storage import AuditEntry, AuditOutcome
 
@@ -118,7 +119,8 @@ async def post_to_channel(bot: PanelDesk, entry: AuditEntry) -> None:
     try:
         channel = bot.get_channel(channel_id) or await bot.fetch_channel(channel_id)
         if isinstance(channel, discord.abc.Messageable):
-            line = describe(entry, emails=bot.settings.audit_channel_shows_emails)
+            with speaking(bot.staff_language()):
+                line = describe(entry, emails=bot.settings.audit_channel_shows_emails)
             await channel.send(line, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException as exc:
         log.warning("could not post audit entry %s to channel %s: %s", entry.id, channel_id, exc)

@@ -1,0 +1,150 @@
+"""The members' languages: every sentence the bot says goes through `_`, in the language of whoever reads it.
+
+English is the source. The catalogs are gettext `.po` files under `locales/<language>/LC_MESSAGES/panel_desk.po`,
+extracted with `pybabel extract` (see README, "Languages") and read at start with Babel: nothing to compile at
+install. A sentence missing from a catalog falls back to English, so a half-done translation never breaks a reply.
+
+Whose language is "current" is a context variable: set for each interaction from its `locale` before discord.py
+starts the tasks that answer it (bot.py), for a DM from the member's language as last seen, and for staff channel
+posts from BOT_LANGUAGE. Numbers in sentences go through `number`, which writes them as that language does
+("1.050" in German).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import discord
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+from discord import app_commands
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "panel_desk"
+LOCALE_DIR = Path(__file__).parent / "locales"
+SOURCE = "en"
+# The shipped catalogs, by the Discord locales each answers (Discord has two Spanish and two English locales).
+SHIPPED: dict[str, tuple[discord.Locale, ...]] = {
+    "de": (discord.Locale.german,),
+    "pt_BR": (discord.Locale.brazil_portuguese,),
+    "es": (discord.Locale.spain_spanish, discord.Locale.latin_american_spanish),
+    "fr": (discord.Locale.french,),
+    "pl": (discord.Locale.polish,),
+    "ru": (discord.Locale.russian,),
+}
+_BY_DISCORD = {str(locale): language for language, locales in SHIPPED.items() for locale in locales}
+
+_current: ContextVar[str] = ContextVar("panel_desk_language", default=SOURCE)
+
+
+def N_(message: str) -> str:
+    """Mark a sentence kept in a constant: extracted into the catalogs, translated by `_` where it is used."""
+    return message
+
+
+def language_of(locale: discord.Locale | str | None) -> str:
+    """The catalog for a Discord locale ("pt-BR" → "pt_BR"); English for every locale without one."""
+    if locale is None:
+        return SOURCE
+    text = str(locale)
+    return _BY_DISCORD.get(text) or _BY_DISCORD.get(text.split("-")[0], SOURCE)
+
+
+def current() -> str:
+    return _current.get()
+
+
+def set_language(language: str) -> None:
+    """For the rest of this task (and the tasks it starts): an interaction's own language."""
+    _current.set(language if language in SHIPPED else SOURCE)
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Say what follows in `language` (a DM to a member, a post in a staff channel), then go back."""
+    token = _current.set(language if language in SHIPPED else SOURCE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _(message: str, /, **values: Any) -> str:
+    """`message` in the current language, its `{placeholders}` filled from `values`."""
+    translated = str(catalog(_current.get()).gettext(message))
+    return translated.format(**values) if values else translated
+
+
+def n_(singular: str, plural: str, count: int, /, **values: Any) -> str:
+    """As `_`, choosing the plural form the language uses for `count` (which is also `{count}`)."""
+    translated = str(catalog(_current.get()).ngettext(singular, plural, count))
+    return translated.format(count=number(count), **values)
+
+
+def number(value: int | float | Decimal | str, *, places: int = 2) -> str:
+    """A number written as the current language writes it: at most `places` decimals, none when whole."""
+    amount = Decimal(str(value))
+    pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0." + "#" * places
+    return format_decimal(amount, format=pattern, locale=_babel_locale(_current.get()))
+
+
+def _babel_locale(language: str) -> str:
+    return "en_US" if language == SOURCE else language
+
+
+@cache
+def catalog(language: str) -> NullTranslations:
+    """The catalog of `language` (English: none), read from its `.po` file once."""
+    if language not in SHIPPED:
+        return NullTranslations()
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    try:
+        with path.open("rb") as po:
+            messages = read_po(po, locale=language, domain=DOMAIN)
+    except OSError:
+        log.warning("no catalog for %s at %s: that language falls back to English", language, path)
+        return NullTranslations()
+    compiled = io.BytesIO()
+    write_mo(compiled, messages, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+class CommandTranslator(app_commands.Translator):
+    """Command, option and choice names and descriptions, for each shipped language, from the same catalogs.
+
+    A name is looked up under the gettext context "command name" (and so on for each place), since "show" as a
+    command name must stay one lowercase word where "show" in a sentence need not.
+    """
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        language = _BY_DISCORD.get(str(locale))
+        if language is None:
+            return None
+        translated = str(catalog(language).pgettext(PLACES[context.location], string.message))
+        return translated if translated != string.message else None
+
+
+PLACES = {
+    app_commands.TranslationContextLocation.command_name: "command name",
+    app_commands.TranslationContextLocation.command_description: "command description",
+    app_commands.TranslationContextLocation.group_name: "command name",
+    app_commands.TranslationContextLocation.group_description: "command description",
+    app_commands.TranslationContextLocation.parameter_name: "option name",
+    app_commands.TranslationContextLocation.parameter_description: "option description",
+    app_commands.TranslationContextLocation.choice_name: "choice name",
+    app_commands.TranslationContextLocation.other: "other",
+}
