@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import discord
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -104,16 +105,35 @@ def _babel_locale(language: str) -> str:
 
 
 @cache
-def catalog(language: str) -> NullTranslations:
-    """The catalog of `language` (English: none), read from its `.po` file once."""
-    if language not in SHIPPED:
-        return NullTranslations()
+def _read(language: str) -> Catalog | None:
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     try:
         with path.open("rb") as po:
-            messages = read_po(po, locale=language, domain=DOMAIN)
+            return read_po(po, locale=language, domain=DOMAIN)
     except OSError:
         log.warning("no catalog for %s at %s: that language falls back to English", language, path)
+        return None
+
+
+@cache
+def command_strings(language: str) -> dict[tuple[str | None, str], str]:
+    """The catalog's translations by (context, msgid), for the command translator: a name translated as itself
+    ("link" is "link" in German too) is still a localization Discord should get."""
+    messages = _read(language) if language in SHIPPED else None
+    if messages is None:
+        return {}
+    return {
+        (message.context, message.id): message.string
+        for message in messages
+        if isinstance(message.id, str) and isinstance(message.string, str) and message.string and not message.fuzzy
+    }
+
+
+@cache
+def catalog(language: str) -> NullTranslations:
+    """The catalog of `language` (English: none), read from its `.po` file once."""
+    messages = _read(language) if language in SHIPPED else None
+    if messages is None:
         return NullTranslations()
     compiled = io.BytesIO()
     write_mo(compiled, messages, use_fuzzy=False)
@@ -134,8 +154,7 @@ class CommandTranslator(app_commands.Translator):
         language = _BY_DISCORD.get(str(locale))
         if language is None:
             return None
-        translated = str(catalog(language).pgettext(PLACES[context.location], string.message))
-        return translated if translated != string.message else None
+        return command_strings(language).get((PLACES[context.location], string.message))
 
 
 PLACES = {

@@ -73,6 +73,8 @@ class FakeUser:
     name: str
     bot: bool = False
     global_name: str | None = None
+    # The language of this user's Discord client: each interaction they make carries it as `locale`.
+    locale: str = "en-US"
 
     @property
     def created_at(self) -> datetime:
@@ -219,6 +221,9 @@ class FakeGuild:
         self.id = guild_id
         self.name = name
         self.owner_id = owner_id if owner_id is not None else new_id()
+        # The server's primary language (Community settings): `preferred_locale`, and each interaction's
+        # `guild_locale`.
+        self.preferred_locale = "en-US"
         self.roles: dict[int, FakeRole] = {}
         self.channels: dict[int, FakeChannel] = {}
         self.members: dict[int, FakeMember] = {}
@@ -338,7 +343,7 @@ class FakeGuild:
             "premium_tier": 0,
             "premium_subscription_count": 0,
             "premium_progress_bar_enabled": False,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.preferred_locale,
             "features": [],
             "roles": [role.payload() for role in self.roles.values()],
             "emojis": [],

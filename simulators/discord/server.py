@@ -526,7 +526,7 @@ class DiscordStandIn:
             "data": data,
             "token": token,
             "version": 1,
-            "locale": "en-US",
+            "locale": self.users[user_id].locale if user_id in self.users else "en-US",
             "entitlements": [],
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
@@ -552,8 +552,8 @@ class DiscordStandIn:
         channel = self._channel(channel_id)
         payload |= {
             "guild_id": str(guild_id),
-            "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
-            "guild_locale": "en-US",
+            "guild": {"id": str(guild_id), "locale": guild.preferred_locale, "features": []},
+            "guild_locale": guild.preferred_locale,
             "channel_id": str(channel.id),
             "channel": channel.payload(),
             "member": member.payload() | {"permissions": str(guild.permissions_of(member))},
