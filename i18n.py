@@ -111,7 +111,7 @@ def _read(language: str) -> Catalog | None:
         with path.open("rb") as po:
             return read_po(po, locale=language, domain=DOMAIN)
     except OSError:
-        log.warning("no catalog for %s at %s: that language falls back to English", language, path)
+        log.debug("no catalog for %s at %s: that language falls back to English", language, path)
         return None
 
 
