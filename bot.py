@@ -31,7 +31,7 @@ from cogs.common.text import NO_MENTIONS
 from cogs.notifications import Notifications
 from discord_endpoints import DISCORD_API_BASE, point_discord_at
 from health import Health
-from i18n import SOURCE, CommandTranslator, language_of, set_language
+from i18n import N_, SOURCE, CommandTranslator, _, language_of, set_language
 from log_format import GatewayOutages, setup_logging
 from log_hygiene import protect_logs
 from mailer import Mailer
@@ -72,7 +72,7 @@ log = logging.getLogger("panel_desk")
 STOP_GRACE_SECONDS = 10.0
 # discord.py runs each interaction's handler as a task with one of these names; a stop waits for them.
 _INTERACTION_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord-ui-modal-dispatch-")
-STOPPING_ANSWER = "Panel Desk is restarting and cannot take this now; try again in a minute."
+STOPPING_ANSWER = N_("Panel Desk is restarting and cannot take this now; try again in a minute.")
 
 INITIAL_EXTENSIONS = (
     "cogs.panels",
@@ -256,7 +256,7 @@ class PanelDesk(commands.Bot):
             waits.append(role_pass)  # it stops after the member it is changing
         unfinished: set[asyncio.Future[Any]] = set()
         if waits:
-            _, unfinished = await asyncio.wait(waits, timeout=STOP_GRACE_SECONDS)
+            _done, unfinished = await asyncio.wait(waits, timeout=STOP_GRACE_SECONDS)
         if unfinished:
             log.warning(
                 "stopping: %d task(s) still running after %.0f s are cut off", len(unfinished), STOP_GRACE_SECONDS
@@ -293,7 +293,7 @@ class PanelDesk(commands.Bot):
             time.monotonic() - self.began,
         )
         for role_id, problem in self.roles.problems().items():
-            log.warning("Role sync cannot manage role %s: %s", role_id, problem)
+            log.warning("Role sync cannot manage role %s: %s", role_id, problem.english)
 
     def check_panels_in_background(self) -> None:
         """Probe every panel once, beside logging in: a dead panel is a WARNING at start, not a surprise at the
@@ -359,7 +359,7 @@ async def _refuse(interaction: discord.Interaction[Any]) -> None:
         if interaction.type is discord.InteractionType.autocomplete:
             await interaction.response.autocomplete([])
         else:
-            await interaction.response.send_message(STOPPING_ANSWER, ephemeral=True)
+            await interaction.response.send_message(_(STOPPING_ANSWER), ephemeral=True)
     except discord.HTTPException as exc:
         log.debug("could not refuse an interaction while stopping: %s", exc)
 

@@ -93,10 +93,42 @@ def n_(singular: str, plural: str, count: int, /, **values: Any) -> str:
     return translated.format(count=number(count), **values)
 
 
-def number(value: int | float | Decimal | str, *, places: int = 2) -> str:
-    """A number written as the current language writes it: at most `places` decimals, none when whole."""
+def localize(container: discord.ui.View | discord.ui.Modal) -> None:
+    """Say a view's or a modal's own words (button labels, placeholders, field labels, a modal's title) in the
+    current language. Those written in the class (marked with `N_`) exist before any interaction has a language,
+    so each view or modal calls this from its `__init__`, in the language of the interaction it answers."""
+    if isinstance(container, discord.ui.Modal):
+        container.title = _(container.title)
+    for item in container.walk_children():
+        if isinstance(item, discord.ui.Button) and item.label:
+            item.label = _(item.label)
+        elif isinstance(item, discord.ui.Label):
+            item.text = _(item.text)
+            if item.description:
+                item.description = _(item.description)
+        elif isinstance(item, discord.ui.Select):
+            if item.placeholder:
+                item.placeholder = _(item.placeholder)
+            for option in item.options:
+                option.label = _(option.label)
+                if option.description:
+                    option.description = _(option.description)
+        elif isinstance(item, discord.ui.TextInput):
+            # Through the component itself: discord.py 2.6 deprecated TextInput.label (for ui.Label) but sends it.
+            if item._underlying.label:
+                item._underlying.label = _(item._underlying.label)
+            if item.placeholder:
+                item.placeholder = _(item.placeholder)
+
+
+def number(value: int | float | Decimal | str, *, places: int = 2, fixed: bool = False) -> str:
+    """A number written as the current language writes it: at most `places` decimals, none when whole (exactly
+    `places` when `fixed`: "0.0 s")."""
     amount = Decimal(str(value))
-    pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0." + "#" * places
+    if fixed:
+        pattern = "#,##0." + "0" * places
+    else:
+        pattern = "#,##0" if amount == amount.to_integral_value() else "#,##0." + "#" * places
     return format_decimal(amount, format=pattern, locale=_babel_locale(_current.get()))
 
 

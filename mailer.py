@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import aiosmtplib
 
+from i18n import N_, _
+
 if TYPE_CHECKING:
     from settings import Settings
 
@@ -25,15 +27,23 @@ TIMEOUT_SECONDS = 15.0
 
 
 class MailError(Exception):
-    """The mail was not sent; `str()` is a sentence for staff, `member_text` one for the member."""
+    """The mail was not sent; `str()` is a sentence for staff in English (the logs, `--check`), `staff_text` the
+    same in the current language (`/panel status`), `member_text` one for the member."""
 
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
+    def __init__(self, problem: str, /, **values: object) -> None:
+        """`problem`: the sentence (marked with `N_`), its `{placeholders}` filled from `values`."""
+        super().__init__(problem.format(**values))
+        self.problem = problem.format(**values)
+        self._sentence = problem
+        self._values = values
+
+    @property
+    def staff_text(self) -> str:
+        return _(self._sentence, **self._values)
 
     @property
     def member_text(self) -> str:
-        return "The bot could not send mail just now, so no code was sent. Try again in a few minutes or ask staff."
+        return _("The bot could not send mail just now, so no code was sent. Try again in a few minutes or ask staff.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +93,27 @@ class Mailer:
             try:
                 await client.send_message(message)
             except aiosmtplib.SMTPRecipientsRefused:
-                raise MailError(f"the mail server at {self.where} refused the recipient") from None
+                raise MailError(N_("the mail server at {where} refused the recipient"), where=self.where) from None
             except aiosmtplib.SMTPSenderRefused as refused:
                 raise MailError(
-                    f"the mail server at {self.where} refused the sender SMTP_FROM ({refused.code})"
+                    N_("the mail server at {where} refused the sender SMTP_FROM ({code})"),
+                    where=self.where,
+                    code=refused.code,
                 ) from None
             except aiosmtplib.SMTPResponseException as refused:
-                raise MailError(f"the mail server at {self.where} refused the message ({refused.code})") from None
+                raise MailError(
+                    N_("the mail server at {where} refused the message ({code})"), where=self.where, code=refused.code
+                ) from None
         self.sent += 1
 
     async def check(self) -> str | None:
         """None when the server takes the connection and the login; otherwise what is wrong, for `--check` and
-        `/panel status`."""
+        `/panel status`, in the current language (English outside an interaction)."""
         try:
             async with self._session():
                 return None
         except MailError as problem:
-            return str(problem)
+            return problem.staff_text
 
     def _session(self) -> _Session:
         return _Session(self)
@@ -120,18 +134,24 @@ class _Session:
                 await self.client.login(self.mailer._username, self.mailer._password)
         except aiosmtplib.SMTPAuthenticationError:
             await self._close()
-            raise MailError(f"the mail server at {where} refused the login (SMTP_USERNAME, SMTP_PASSWORD)") from None
+            raise MailError(
+                N_("the mail server at {where} refused the login (SMTP_USERNAME, SMTP_PASSWORD)"), where=where
+            ) from None
         except aiosmtplib.SMTPException as failed:
             await self._close()
             if isinstance(failed, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError):
-                raise MailError(f"the mail server at {where} cannot be reached") from None
+                raise MailError(_UNREACHABLE, where=where) from None
             if "STARTTLS" in str(failed) or "TLS" in type(failed).__name__:
-                raise MailError(f"the mail server at {where} does not offer TLS (SMTP_SECURITY)") from None
+                raise MailError(
+                    N_("the mail server at {where} does not offer TLS (SMTP_SECURITY)"), where=where
+                ) from None
             kind = type(failed).__name__
-            raise MailError(f"the mail server at {where} did not accept the connection ({kind})") from None
+            raise MailError(
+                N_("the mail server at {where} did not accept the connection ({kind})"), where=where, kind=kind
+            ) from None
         except OSError:
             await self._close()
-            raise MailError(f"the mail server at {where} cannot be reached") from None
+            raise MailError(_UNREACHABLE, where=where) from None
         return self.client
 
     async def __aexit__(self, *exc: object) -> None:
@@ -144,6 +164,9 @@ class _Session:
             await self.client.quit()
         except (aiosmtplib.SMTPException, OSError):
             self.client.close()
+
+
+_UNREACHABLE = N_("the mail server at {where} cannot be reached")
 
 
 def _domain(sender: str) -> str:

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import _
 from panel_api import NotFound
 
 from .common.auditing import describe
@@ -59,10 +60,13 @@ class Audit(commands.GroupCog, group_name="audit", group_description="The record
             panel=panel_name,
             target_id_or_label=gone,
         )
-        lines = [describe(entry, emails=True) for entry in entries] or ["Nothing recorded yet."]
+        lines = [describe(entry, emails=True) for entry in entries] or [_("Nothing recorded yet.")]
         if gone is not None:
-            lines.insert(0, f"No account {safe(gone)} on the panel now; entries recorded under that id or name:")
-        embed = discord.Embed(title="Recent staff changes", colour=discord.Colour.dark_grey())
+            lines.insert(
+                0,
+                _("No account {account} on the panel now; entries recorded under that id or name:", account=safe(gone)),
+            )
+        embed = discord.Embed(title=_("Recent staff changes"), colour=discord.Colour.dark_grey())
         description = ""
         for line in lines:
             if len(description) + len(line) + 1 > 4000:

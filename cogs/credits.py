@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import N_, _, number
 from panel_api import Capability, PanelClient, PanelUser
 from storage import StaffChange
 
@@ -17,7 +18,6 @@ from .common.auditing import audited
 from .common.checks import Access, require
 from .common.errors import UserFacingError, refuse_invalid
 from .common.linking import follow_account
-from .common.notices import credits as show_credits
 from .common.resolve import PANEL_HELP, USER_HELP, panel_autocomplete, panel_for, resolve_user, user_autocomplete
 from .common.text import NO_MENTIONS, safe
 
@@ -31,20 +31,28 @@ def parse_amount(text: str, *, maximum: float, whole: bool) -> Decimal:
     try:
         amount = Decimal(text.strip().replace(",", ""))
     except InvalidOperation:
-        raise UserFacingError(f"{safe(text)} is not a number.") from None
+        raise UserFacingError(_("{text} is not a number.", text=safe(text))) from None
     if not amount.is_finite() or amount <= 0:
-        raise UserFacingError("The amount must be more than zero.")
+        raise UserFacingError(_("The amount must be more than zero."))
     if amount > Decimal(str(maximum)):
-        raise UserFacingError(f"The amount may be at most {maximum:,g} per command (MAX_* settings).")
+        raise UserFacingError(
+            _("The amount may be at most {maximum} per command (MAX_* settings).", maximum=number(maximum))
+        )
     places = 0 if whole else 2
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise UserFacingError("Use a whole number." if whole else "Use at most two decimals.")
+        raise UserFacingError(_("Use a whole number.") if whole else _("Use at most two decimals."))
     return amount
 
 
-def require_capability(client: PanelClient, capability: Capability, what: str) -> None:
+NO_CREDITS = N_("{kind} panels have no credits.")
+NO_SERVER_LIMITS = N_("{kind} panels have no server limits.")
+
+
+def require_capability(client: PanelClient, capability: Capability, refusal: str) -> None:
+    """Stop a command on a panel without `capability`; `refusal` is a sentence marked with `N_`, `{kind}` being
+    the panel's kind."""
     if not client.supports(capability):
-        raise UserFacingError(f"{client.display_name} panels have no {what}.")
+        raise UserFacingError(_(refusal, kind=client.display_name))
 
 
 @app_commands.guild_only()
@@ -95,7 +103,7 @@ class Credits(
     @require(Access.STAFF)
     async def show(self, interaction: discord.Interaction[PanelDesk], user: str, panel: str | None = None) -> None:
         panel_name, client = panel_for(interaction, panel)
-        require_capability(client, Capability.CREDITS, "credits")
+        require_capability(client, Capability.CREDITS, NO_CREDITS)
         await interaction.response.defer(ephemeral=True, thinking=True)
         account = await resolve_user(self.bot, panel_name, client, user)
         await interaction.followup.send(embed=balance_embed(account, client), ephemeral=True)
@@ -111,7 +119,7 @@ class Credits(
         sign: int,
     ) -> None:
         panel_name, client = panel_for(interaction, panel)
-        require_capability(client, Capability.CREDITS, "credits")
+        require_capability(client, Capability.CREDITS, NO_CREDITS)
         amount = parse_amount(amount_text, maximum=self.bot.settings.max_credit_change, whole=False)
         await interaction.response.defer(ephemeral=True, thinking=True)
         account = await resolve_user(self.bot, panel_name, client, user)
@@ -124,11 +132,11 @@ class Credits(
                 updated = await client.change_credits(account.id, float(sign * amount))
                 change.details["after"] = updated.credits
             told = await self._tell_member(notices, panel_name, updated, sign * amount, interaction.user.id, reason)
-        verb = "Added" if sign > 0 else "Removed"
-        lines = [
-            f"{verb} {show_credits(str(amount))} credits {'to' if sign > 0 else 'from'} **{safe(updated.username)}**. "
-            f"Balance: {show_credits(str(updated.credits))}.",
-        ]
+        values = {"amount": number(amount), "username": safe(updated.username), "balance": number(str(updated.credits))}
+        if sign > 0:
+            lines = [_("Added {amount} credits to **{username}**. Balance: {balance}.", **values)]
+        else:
+            lines = [_("Removed {amount} credits from **{username}**. Balance: {balance}.", **values)]
         if told:
             lines.append(told)
         lines += await follow_account(self.bot, panel_name, updated)
@@ -145,12 +153,12 @@ class Credits(
     ) -> str | None:
         link = await self.bot.links.get_for_account(panel_name, account.id)
         if link is None or notices is None:
-            return "The account is not linked to a Discord member, so nobody was told." if delta > 0 else None
+            return _("The account is not linked to a Discord member, so nobody was told.") if delta > 0 else None
         queued = await notices.observe(
             panel_name, link, account, staff=StaffChange(delta=delta, actor_id=actor_id, reason=reason)
         )
         if any(item.discord_id == link.discord_id and item.kind == "credit_topup" for item in queued):
-            return f"<@{link.discord_id}> will be told."
+            return _("{member} will be told.", member=f"<@{link.discord_id}>")
         return None
 
 
@@ -196,7 +204,7 @@ class ServerLimits(
         self, interaction: discord.Interaction[PanelDesk], user: str, amount: int, panel: str | None, *, sign: int
     ) -> None:
         panel_name, client = panel_for(interaction, panel)
-        require_capability(client, Capability.SERVER_LIMIT, "server limits")
+        require_capability(client, Capability.SERVER_LIMIT, NO_SERVER_LIMITS)
         parse_amount(str(amount), maximum=self.bot.settings.max_server_limit_change, whole=True)
         await interaction.response.defer(ephemeral=True, thinking=True)
         account = await resolve_user(self.bot, panel_name, client, user)
@@ -206,13 +214,18 @@ class ServerLimits(
             refuse_invalid(client.check_server_limit_change(account, sign * amount))
             updated = await client.change_server_limit(account.id, sign * amount)
             change.details["after"] = updated.server_limit
-        owned = f" (owns {updated.servers_count})" if updated.servers_count is not None else ""
-        lines = [f"**{safe(updated.username)}** may now have {updated.server_limit} servers{owned}."]
         owns, limit = updated.servers_count, updated.server_limit
+        values = {"username": safe(updated.username), "limit": str(limit) if limit is None else number(limit)}
+        if owns is not None:
+            lines = [_("**{username}** may now have {limit} servers (owns {owns}).", owns=number(owns), **values)]
+        else:
+            lines = [_("**{username}** may now have {limit} servers.", **values)]
         if owns is not None and limit is not None and owns > limit:
             lines.append(
-                "They own more servers than the new limit: those keep running, but no new server can be "
-                "created until they are under it."
+                _(
+                    "They own more servers than the new limit: those keep running, but no new server can be "
+                    "created until they are under it."
+                )
             )
         lines += await follow_account(self.bot, panel_name, updated)
         await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -220,11 +233,11 @@ class ServerLimits(
 
 def balance_embed(account: PanelUser, client: PanelClient) -> discord.Embed:
     embed = discord.Embed(title=safe(account.username, limit=256), colour=discord.Colour.blurple())
-    embed.add_field(name="Credits", value=show_credits(str(account.credits or 0)))
+    embed.add_field(name=_("Credits"), value=number(str(account.credits or 0)))
     if account.server_limit is not None:
-        embed.add_field(name="Server limit", value=str(account.server_limit))
+        embed.add_field(name=_("Server limit"), value=str(account.server_limit))
     if account.servers_count is not None:
-        embed.add_field(name="Servers", value=str(account.servers_count))
+        embed.add_field(name=_("Servers"), value=str(account.servers_count))
     embed.set_footer(text=f"#{account.id} · {client.name} · {client.display_name}")
     return embed
 

@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import N_, _, localize, number, speaking
 from panel_api import Capability, NotFound, PanelClient, PanelUser, Unauthorized, UserChanges
 from panel_api import Forbidden as PanelForbidden
 from storage import AuditOutcome, Link, LinkMethod, LinkRequest, Purpose, RequestStatus
@@ -52,9 +53,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KEY_HELP = {
-    "pterodactyl": "Account → API Credentials",
-    "pelican": "your profile → API Keys",
-    "calagopus": "Account → API Keys",
+    "pterodactyl": N_("Account → API Credentials"),
+    "pelican": N_("your profile → API Keys"),
+    "calagopus": N_("Account → API Keys"),
 }
 
 
@@ -76,15 +77,15 @@ class ProofChoice(InvokerView):
         if not ask_staff:
             self.remove_item(self.ask_staff)
 
-    @discord.ui.button(label="Send me a code", style=discord.ButtonStyle.primary, custom_id="link:mail")
+    @discord.ui.button(label=N_("Send me a code"), style=discord.ButtonStyle.primary, custom_id="link:mail")
     async def send_code(self, interaction: discord.Interaction[PanelDesk], button: discord.ui.Button[Any]) -> None:
         await interaction.response.send_modal(CodeEmailModal(self.cog, self.panel_name, self.client))
 
-    @discord.ui.button(label="Use a client API key", style=discord.ButtonStyle.primary, custom_id="link:key")
+    @discord.ui.button(label=N_("Use a client API key"), style=discord.ButtonStyle.primary, custom_id="link:key")
     async def use_key(self, interaction: discord.Interaction[PanelDesk], button: discord.ui.Button[Any]) -> None:
         await interaction.response.send_modal(KeyModal(self.cog, self.panel_name, self.client))
 
-    @discord.ui.button(label="Ask staff", style=discord.ButtonStyle.secondary, custom_id="link:staff")
+    @discord.ui.button(label=N_("Ask staff"), style=discord.ButtonStyle.secondary, custom_id="link:staff")
     async def ask_staff(self, interaction: discord.Interaction[PanelDesk], button: discord.ui.Button[Any]) -> None:
         await interaction.response.send_modal(EmailModal(self.cog, self.panel_name, self.client))
 
@@ -105,16 +106,17 @@ class ProofModal(discord.ui.Modal):
         self.cog = cog
         self.panel_name = panel_name
         self.client = client
+        localize(self)
 
     # discord.py's Modal overrides BaseView.on_error without the item argument, and so does every modal.
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await report_error(interaction, error, f"modal {type(self).__name__}")
 
 
-class KeyModal(ProofModal, title="Link with a client API key"):
+class KeyModal(ProofModal, title=N_("Link with a client API key")):
     key: discord.ui.TextInput[KeyModal] = discord.ui.TextInput(
-        label="Client API key",
-        placeholder="Create one on the panel's account page, paste it here",
+        label=N_("Client API key"),
+        placeholder=N_("Create one on the panel's account page, paste it here"),
         custom_id="key",
         min_length=16,
         max_length=255,
@@ -128,7 +130,7 @@ class KeyModal(ProofModal, title="Link with a client API key"):
         bot: PanelDesk = interaction.client
         await ensure_may_link(bot, self.panel_name, interaction.user)
         if not key:
-            raise UserFacingError("Paste the client API key you created on the panel.")
+            raise UserFacingError(_("Paste the client API key you created on the panel."))
         try:
             account = await self.client.account_for_key(key)
         except (Unauthorized, PanelForbidden, NotFound) as refused:
@@ -137,9 +139,9 @@ class KeyModal(ProofModal, title="Link with a client API key"):
         await self.cog.finish_link(interaction, self.panel_name, self.client, account, LinkMethod.CLIENT_KEY)
 
 
-class CodeEmailModal(ProofModal, title="Get a code by email"):
+class CodeEmailModal(ProofModal, title=N_("Get a code by email")):
     email: discord.ui.TextInput[CodeEmailModal] = discord.ui.TextInput(
-        label="Your panel account's email address", custom_id="email", min_length=3, max_length=191
+        label=N_("Your panel account's email address"), custom_id="email", min_length=3, max_length=191
     )
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
@@ -148,9 +150,9 @@ class CodeEmailModal(ProofModal, title="Get a code by email"):
         await self.cog.send_link_code(interaction, self.panel_name, self.client, email)
 
 
-class EmailModal(ProofModal, title="Ask staff to link your account"):
+class EmailModal(ProofModal, title=N_("Ask staff to link your account")):
     email: discord.ui.TextInput[EmailModal] = discord.ui.TextInput(
-        label="Your panel account's email address", custom_id="email", min_length=3, max_length=191
+        label=N_("Your panel account's email address"), custom_id="email", min_length=3, max_length=191
     )
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
@@ -160,9 +162,9 @@ class EmailModal(ProofModal, title="Ask staff to link your account"):
 
 
 REQUEST_BUTTONS = {
-    "approve": ("Approve", discord.ButtonStyle.success),
-    "deny": ("Deny", discord.ButtonStyle.danger),
-    "email": ("Show email", discord.ButtonStyle.secondary),
+    "approve": (N_("Approve"), discord.ButtonStyle.success),
+    "deny": (N_("Deny"), discord.ButtonStyle.danger),
+    "email": (N_("Show email"), discord.ButtonStyle.secondary),
 }
 
 
@@ -175,7 +177,7 @@ class RequestButton(
 
     def __init__(self, action: str, request_id: int) -> None:
         label, style = REQUEST_BUTTONS[action]
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"linkreq:{action}:{request_id}"))
+        super().__init__(discord.ui.Button(label=_(label), style=style, custom_id=f"linkreq:{action}:{request_id}"))
         self.action = action
         self.request_id = request_id
 
@@ -255,23 +257,36 @@ class Linking(commands.Cog):
         by_mail = self.bot.mailer is not None
         if not can_key and not ask_staff and not by_mail:
             raise UserFacingError(
-                f"The {panel_name} panel does not show this Discord account on any panel account. "
-                "Ask staff to link you (`/link-admin set`)."
+                _(
+                    "The {panel} panel does not show this Discord account on any panel account. "
+                    "Ask staff to link you (`/link-admin set`).",
+                    panel=panel_name,
+                )
             )
-        lines = [f"No account on the {panel_name} panel names this Discord account yet. Prove which one is yours:"]
+        lines = [
+            _(
+                "No account on the {panel} panel names this Discord account yet. Prove which one is yours:",
+                panel=panel_name,
+            )
+        ]
         if by_mail:
             lines.append(
-                "• **Send me a code**: type your account's email address; the bot mails a code to it, and you type "
-                "the code back here."
+                _(
+                    "• **Send me a code**: type your account's email address; the bot mails a code to it, and you "
+                    "type the code back here."
+                )
             )
         if can_key:
-            where = KEY_HELP.get(client.kind.value, "your account page")
+            where = _(KEY_HELP.get(client.kind.value, N_("your account page")))
             lines.append(
-                f"• **Use a client API key**: create one on the panel ({where}) and paste it. The bot asks the panel "
-                "whose key it is, links that account and forgets the key; delete the key afterwards."
+                _(
+                    "• **Use a client API key**: create one on the panel ({where}) and paste it. The bot asks the "
+                    "panel whose key it is, links that account and forgets the key; delete the key afterwards.",
+                    where=where,
+                )
             )
         if ask_staff:
-            lines.append("• **Ask staff**: give your account's email address; staff approve the request.")
+            lines.append(_("• **Ask staff**: give your account's email address; staff approve the request."))
         view = ProofChoice(
             self,
             author_id=interaction.user.id,
@@ -287,28 +302,34 @@ class Linking(commands.Cog):
     @app_commands.autocomplete(panel=panel_autocomplete)
     @app_commands.guild_only()
     async def unlink(self, interaction: discord.Interaction[PanelDesk], panel: str | None = None) -> None:
-        panel_name, _ = panel_for(interaction, panel)
+        panel_name, _unused = panel_for(interaction, panel)
         link = await self.bot.links.get_for_member(panel_name, interaction.user.id)
         if link is None:
-            raise UserFacingError(f"You have no linked account on the {panel_name} panel.")
-        view = ConfirmView(author_id=interaction.user.id, timeout=self.confirm_timeout, confirm_label="Unlink")
+            raise UserFacingError(_("You have no linked account on the {panel} panel.", panel=panel_name))
+        view = ConfirmView(author_id=interaction.user.id, timeout=self.confirm_timeout, confirm_label=N_("Unlink"))
         cooldown = self.bot.settings.link_cooldown_hours
-        warning = f" Linking a different account is possible again after {cooldown:g} hours." if cooldown else ""
+        question = _(
+            "Unlink **{name}** from your Discord account?", name=safe(link.panel_username or link.panel_user_id)
+        )
+        if cooldown:
+            question += " " + _(
+                "Linking a different account is possible again after {hours} hours.", hours=number(cooldown)
+            )
         await interaction.response.send_message(
-            f"Unlink **{safe(link.panel_username or link.panel_user_id)}** from your Discord account?{warning}",
+            question,
             view=view,
             ephemeral=True,
         )
         view.message = await interaction.original_response()
         if await view.wait() or view.value is None:
             view.disable_all()
-            await interaction.edit_original_response(content="No answer in time; still linked.", view=view)
+            await interaction.edit_original_response(content=_("No answer in time; still linked."), view=view)
             return
         if not view.value:
-            await interaction.edit_original_response(content="Cancelled; still linked.", view=None)
+            await interaction.edit_original_response(content=_("Cancelled; still linked."), view=None)
             return
         await remove_link(interaction, panel_name=panel_name, discord_id=interaction.user.id, reason="member unlinked")
-        await interaction.edit_original_response(content="Unlinked.", view=None)
+        await interaction.edit_original_response(content=_("Unlinked."), view=None)
 
     @account.command(name="show", description="Your linked panel account")
     @app_commands.describe(panel=PANEL_HELP)
@@ -332,8 +353,12 @@ class Linking(commands.Cog):
         link = await self._own_link(panel_name, interaction.user.id)
         if not client.supports(Capability.PASSWORD):
             raise UserFacingError(
-                f"The {panel_name} panel ({client.display_name}) does not let the bot set passwords. Use the panel's "
-                "own password reset."
+                _(
+                    "The {panel} panel ({kind}) does not let the bot set passwords. Use the panel's own password "
+                    "reset.",
+                    panel=panel_name,
+                    kind=client.display_name,
+                )
             )
         settings = self.bot.settings
 
@@ -346,19 +371,24 @@ class Linking(commands.Cog):
             return
         if self.bot.mailer is None:
             raise UserFacingError(
-                "Changing your password from Discord needs a code sent to your account's email, and mail is not set "
-                "up on this server. Use the panel's own password reset, or ask staff."
+                _(
+                    "Changing your password from Discord needs a code sent to your account's email, and mail is not "
+                    "set up on this server. Use the panel's own password reset, or ask staff."
+                )
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
         await ensure_may_send(self.bot, interaction.user.id, Purpose.PASSWORD)
         user = await self._linked_account(panel_name, client, link.panel_user_id)
         await send_code(self.bot, interaction.user, panel_name, Purpose.PASSWORD, subject=user.id, to=user.email)
         view = EnterCodeView(
-            author_id=interaction.user.id, title="Set a new password", handler=change, extra=password_fields
+            author_id=interaction.user.id, title=_("Set a new password"), handler=change, extra=password_fields
         )
         view.message = await interaction.followup.send(
-            f"A code is on its way to the email of your account (**{masked(user.email)}**). It works once, for 10 "
-            "minutes. Press **Enter the code** and type it with your new password.",
+            _(
+                "A code is on its way to the email of your account (**{email}**). It works once, for 10 minutes. "
+                "Press **Enter the code** and type it with your new password.",
+                email=masked(user.email),
+            ),
             view=view,
             ephemeral=True,
             wait=True,
@@ -377,17 +407,20 @@ class Linking(commands.Cog):
         member = interaction.user
         password, again = typed.get("password", ""), typed.get("again", "")
         if password != again:
-            raise UserFacingError("The two passwords are not the same. Nothing was changed; try again.")
+            raise UserFacingError(_("The two passwords are not the same. Nothing was changed; try again."))
         problems = client.check_changes(UserChanges(password=password))
         if problems:
             raise UserFacingError(
-                " ".join(" ".join(messages) for messages in problems.values()) + " Nothing was changed."
+                _(
+                    "{problems} Nothing was changed.",
+                    problems=" ".join(" ".join(messages) for messages in problems.values()),
+                )
             )
         link = await self._own_link(panel_name, member.id)
         if code is not None:
             proved = await check_code(self.bot, member.id, panel_name, Purpose.PASSWORD, code)
             if proved != link.panel_user_id:
-                raise UserFacingError("That code was for another account. Nothing was changed.")
+                raise UserFacingError(_("That code was for another account. Nothing was changed."))
         user = await self._linked_account(panel_name, client, link.panel_user_id)
         async with audited(interaction, "account.password", panel=panel_name, target=user) as change:
             change.target_discord_id = member.id
@@ -395,14 +428,19 @@ class Linking(commands.Cog):
             change.details["proof"] = "email code" if code is not None else "none (PASSWORD_RESET_WITHOUT_EMAIL)"
             await client.update_user(user.id, UserChanges(password=password))
         await interaction.followup.send(
-            f"Your password on the {panel_name} panel was changed. Sign in with the new one from now on.",
+            _(
+                "Your password on the {panel} panel was changed. Sign in with the new one from now on.",
+                panel=panel_name,
+            ),
             ephemeral=True,
         )
 
     async def _own_link(self, panel_name: str, discord_id: int) -> Link:
         link = await self.bot.links.get_for_member(panel_name, discord_id)
         if link is None:
-            raise UserFacingError(f"You have no linked account on the {panel_name} panel yet. Run `/link` to link it.")
+            raise UserFacingError(
+                _("You have no linked account on the {panel} panel yet. Run `/link` to link it.", panel=panel_name)
+            )
         return link
 
     async def _linked_account(self, panel_name: str, client: PanelClient, panel_user_id: str) -> PanelUser:
@@ -410,8 +448,12 @@ class Linking(commands.Cog):
             return await client.get_user(panel_user_id)
         except NotFound:
             raise UserFacingError(
-                f"Your linked account (#{panel_user_id}) no longer exists on the {panel_name} panel. "
-                "Run `/unlink`, then `/link` your current account."
+                _(
+                    "Your linked account (#{id}) no longer exists on the {panel} panel. "
+                    "Run `/unlink`, then `/link` your current account.",
+                    id=panel_user_id,
+                    panel=panel_name,
+                )
             ) from None
 
     # --- admins ------------------------------------------------------------------------------------------------
@@ -430,7 +472,13 @@ class Linking(commands.Cog):
         result = await create_link(
             interaction, panel_name=panel_name, client=client, member=member, account=account, method=LinkMethod.STAFF
         )
-        lines = [f"Linked {member.mention} to **{safe(account.username)}** (#{safe(account.id)}).", *result.notes]
+        linked = _(
+            "Linked {member} to **{name}** (#{id}).",
+            member=member.mention,
+            name=safe(account.username),
+            id=safe(account.id),
+        )
+        lines = [linked, *result.notes]
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @link_admin.command(name="remove", description="Remove a member's link")
@@ -441,10 +489,12 @@ class Linking(commands.Cog):
         self, interaction: discord.Interaction[PanelDesk], member: discord.Member, panel: str | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        panel_name, _ = panel_for(interaction, panel)
+        panel_name, _unused = panel_for(interaction, panel)
         link = await remove_link(interaction, panel_name=panel_name, discord_id=member.id, reason="removed by staff")
         name = safe(link.panel_username or link.panel_user_id) if link else "?"
-        await interaction.followup.send(f"Removed the link of {member.mention} to **{name}**.", ephemeral=True)
+        await interaction.followup.send(
+            _("Removed the link of {member} to **{name}**.", member=member.mention, name=name), ephemeral=True
+        )
 
     @link_admin.command(name="show", description="Show the link of a member or of a panel account")
     @app_commands.describe(member="A Discord member", user="Or a panel account", panel=PANEL_HELP)
@@ -458,7 +508,7 @@ class Linking(commands.Cog):
         panel: str | None = None,
     ) -> None:
         if (member is None) == (user is None):
-            raise UserFacingError("Give either a member or a panel account.")
+            raise UserFacingError(_("Give either a member or a panel account."))
         await interaction.response.defer(ephemeral=True, thinking=True)
         panel_name, client = panel_for(interaction, panel)
         if member is not None:
@@ -469,14 +519,27 @@ class Linking(commands.Cog):
             link = await self.bot.links.get_for_account(panel_name, account.id)
             who = f"**{safe(account.username)}**"
         if link is None:
-            await interaction.followup.send(f"{who} has no link on the {panel_name} panel.", ephemeral=True)
+            await interaction.followup.send(
+                _("{member} has no link on the {panel} panel.", member=who, panel=panel_name), ephemeral=True
+            )
             return
-        by = f", by <@{link.linked_by}>" if link.linked_by else ""
-        await interaction.followup.send(
-            f"<@{link.discord_id}> ↔ **{safe(link.panel_username or '?')}** (#{safe(link.panel_user_id)}) on "
-            f"{panel_name}: linked {discord.utils.format_dt(link.linked_at, 'R')} ({link.method.value}{by}).",
-            ephemeral=True,
-        )
+        values = {
+            "member": f"<@{link.discord_id}>",
+            "name": safe(link.panel_username or "?"),
+            "id": safe(link.panel_user_id),
+            "panel": panel_name,
+            "when": discord.utils.format_dt(link.linked_at, "R"),
+            "method": link.method.value,
+        }
+        if link.linked_by:
+            shown = _(
+                "{member} ↔ **{name}** (#{id}) on {panel}: linked {when} ({method}, by {staff}).",
+                staff=f"<@{link.linked_by}>",
+                **values,
+            )
+        else:
+            shown = _("{member} ↔ **{name}** (#{id}) on {panel}: linked {when} ({method}).", **values)
+        await interaction.followup.send(shown, ephemeral=True)
 
     # --- the steps behind the commands --------------------------------------------------------------------------
 
@@ -515,7 +578,7 @@ class Linking(commands.Cog):
             raise refused
         notes = list(result.notes)
         if method is LinkMethod.CLIENT_KEY:
-            notes.append("The key has not been kept: you can delete it on the panel now.")
+            notes.append(_("The key has not been kept: you can delete it on the panel now."))
         await interaction.followup.send(linked_message(account, panel_name, method, notes), ephemeral=True)
 
     async def send_link_code(
@@ -540,10 +603,8 @@ class Linking(commands.Cog):
         async def entered(answer: discord.Interaction[Any], code: str | None, extra: dict[str, str]) -> None:
             await self.finish_code_link(answer, panel_name, client, code or "")
 
-        view = EnterCodeView(author_id=member.id, title="Link with the code", handler=entered)
-        view.message = await interaction.followup.send(
-            sent_text(f"on the {panel_name} panel"), view=view, ephemeral=True, wait=True
-        )
+        view = EnterCodeView(author_id=member.id, title=_("Link with the code"), handler=entered)
+        view.message = await interaction.followup.send(sent_text(panel_name), view=view, ephemeral=True, wait=True)
 
     async def finish_code_link(
         self, interaction: discord.Interaction[PanelDesk], panel_name: str, client: PanelClient, code: str
@@ -553,7 +614,7 @@ class Linking(commands.Cog):
         try:
             account = await client.get_user(account_id)
         except NotFound:
-            raise UserFacingError("That account no longer exists on the panel.") from None
+            raise UserFacingError(_("That account no longer exists on the panel.")) from None
         await self.finish_link(interaction, panel_name, client, account, LinkMethod.EMAIL_CODE)
 
     async def request_staff_link(
@@ -563,38 +624,42 @@ class Linking(commands.Cog):
         await ensure_may_link(self.bot, panel_name, member)
         pending = await self.bot.link_requests.pending_for_member(panel_name, member.id)
         if pending is not None:
-            raise UserFacingError("You already have a request waiting for staff; you will get a DM when it is decided.")
+            raise UserFacingError(
+                _("You already have a request waiting for staff; you will get a DM when it is decided.")
+            )
         account = await client.find_user(email) if "@" in email else None
         if account is None or account.email.casefold() != email.casefold():
             left = await proof_failed(self.bot, member.id, "unknown email")
-            raise UserFacingError(f"No account on the {panel_name} panel has that email address. {left}")
+            raise UserFacingError(
+                _("No account on the {panel} panel has that email address.", panel=panel_name) + " " + left
+            )
         holder = await self.bot.links.get_for_account(panel_name, account.id)
         if holder is not None:
             change = Change("link.request", panel_name, target_discord_id=member.id)
             change.about(account)
             await record(self.bot, member.id, change, AuditOutcome.REFUSED, error="account linked to another member")
             raise UserFacingError(
-                "That panel account is already linked to another member. If it is yours, ask staff for help."
+                _("That panel account is already linked to another member. If it is yours, ask staff for help.")
             )
         request = await self.bot.link_requests.open(
             panel_name, member.id, account.id, email=email, panel_username=account.username
         )
         if request is None:
-            raise UserFacingError("You already have a request waiting for staff.")
+            raise UserFacingError(_("You already have a request waiting for staff."))
         channel_id = self.bot.settings.link_requests_channel_id
         assert channel_id is not None
         channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
         assert isinstance(channel, discord.abc.Messageable)
-        posted = await channel.send(
-            embed=request_embed(request, member, account), view=request_view(request.id), allowed_mentions=NO_MENTIONS
-        )
+        with speaking(self.bot.staff_language()):  # a post in a staff channel, not a reply to the member
+            embed, view = request_embed(request, member, account), request_view(request.id)
+        posted = await channel.send(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
         await self.bot.link_requests.posted(request.id, channel_id=channel_id, message_id=posted.id)
         change = Change("link.request", panel_name, target_discord_id=member.id)
         change.about(account)
         change.details["request"] = request.id
         await record(self.bot, member.id, change, AuditOutcome.OK)
         await interaction.followup.send(
-            "Your request was sent to staff. You will get a DM when it is decided (keep DMs from this server open).",
+            _("Your request was sent to staff. You will get a DM when it is decided (keep DMs from this server open)."),
             ephemeral=True,
         )
 
@@ -604,11 +669,18 @@ class Linking(commands.Cog):
             raise NotAllowed(Access.ADMIN, self.bot.settings.admin_role_ids)
         request = await self.bot.link_requests.get(request_id)
         if request is None:
-            raise UserFacingError("This request no longer exists.")
+            raise UserFacingError(_("This request no longer exists."))
         account = safe(request.panel_username or f"#{request.panel_user_id}")
         await interaction.response.send_message(
-            f"Request #{request.id}: <@{request.discord_id}> gave **{safe(request.email)}**, the email of "
-            f"**{account}** (#{safe(request.panel_user_id)}) on the {request.panel} panel.",
+            _(
+                "Request #{request}: {member} gave **{email}**, the email of **{name}** (#{id}) on the {panel} panel.",
+                request=request.id,
+                member=f"<@{request.discord_id}>",
+                email=safe(request.email),
+                name=account,
+                id=safe(request.panel_user_id),
+                panel=request.panel,
+            ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -633,13 +705,17 @@ class Linking(commands.Cog):
         decided = await self.bot.link_requests.decide(request_id, status, decided_by=interaction.user.id)
         if decided is None:  # another admin was quicker
             raise UserFacingError(already_decided(await self.bot.link_requests.get(request_id)))
-        if not approve:
-            outcome = await self._deny(interaction, decided)
-        elif account is None:
-            dm = await self._tell(decided.discord_id, "Your link request was closed: the account no longer exists.")
-            outcome = f"⚠️ The account no longer exists on the panel; the request is closed. {dm}"
-        else:
-            outcome = await self._approve(interaction, decided, account)
+        # The outcome replaces the request's post in the staff channel: it is written in that channel's language.
+        with speaking(self.bot.staff_language()):
+            if not approve:
+                outcome = await self._deny(interaction, decided)
+            elif account is None:
+                dm = await self._tell(
+                    decided.discord_id, N_("Your link request was closed: the account no longer exists.")
+                )
+                outcome = _("⚠️ The account no longer exists on the panel; the request is closed.") + " " + dm
+            else:
+                outcome = await self._approve(interaction, decided, account)
         embed = interaction.message.embeds[0] if interaction.message and interaction.message.embeds else None
         await interaction.edit_original_response(content=outcome, embed=embed, view=None)
 
@@ -657,15 +733,22 @@ class Linking(commands.Cog):
             )
         except UserFacingError as problem:
             await self.bot.link_requests.approval_failed(request.id)
-            await self._tell(request.discord_id, f"Your link request could not be completed: {problem}")
-            return f"⚠️ Could not link: {problem} The request is closed."
+            await self._tell(
+                request.discord_id, N_("Your link request could not be completed: {problem}"), problem=str(problem)
+            )
+            return _("⚠️ Could not link: {problem} The request is closed.", problem=str(problem))
         dm = await self._tell(
             request.discord_id,
-            f"Staff approved your request: your Discord account is now linked to **{safe(account.username)}** "
-            f"on the {request.panel} panel.",
+            N_("Staff approved your request: your Discord account is now linked to **{name}** on the {panel} panel."),
+            name=safe(account.username),
+            panel=request.panel,
         )
-        notes = " ".join(result.notes)
-        return f"✅ Approved by {interaction.user.mention}: <@{request.discord_id}> is linked. {dm} {notes}".strip()
+        approved = _(
+            "✅ Approved by {staff}: {member} is linked.",
+            staff=interaction.user.mention,
+            member=f"<@{request.discord_id}>",
+        )
+        return " ".join([approved, dm, *result.notes])
 
     async def _deny(self, interaction: discord.Interaction[PanelDesk], request: LinkRequest) -> str:
         change = Change("link.request", request.panel, target_discord_id=request.discord_id)
@@ -674,53 +757,82 @@ class Linking(commands.Cog):
         await record(self.bot, interaction.user.id, change, AuditOutcome.REFUSED)
         dm = await self._tell(
             request.discord_id,
-            f"Staff did not approve your request to link **{safe(request.panel_username or '?')}** on the "
-            f"{request.panel} panel. Ask staff if you think this is a mistake.",
+            N_(
+                "Staff did not approve your request to link **{name}** on the {panel} panel. Ask staff if you think "
+                "this is a mistake."
+            ),
+            name=safe(request.panel_username or "?"),
+            panel=request.panel,
         )
-        return f"⛔ Denied by {interaction.user.mention}. {dm}".strip()
+        return _("⛔ Denied by {staff}.", staff=interaction.user.mention) + " " + dm
 
-    async def _tell(self, discord_id: int, text: str) -> str:
-        """DM a member; returns a note for staff about whether it arrived."""
+    async def _tell(self, discord_id: int, message: str, /, **values: Any) -> str:
+        """DM a member `message` (a sentence marked with `N_`, its placeholders filled from `values`) in their
+        language; returns a note for staff, in the current language, about whether it arrived."""
+        with speaking(await self.bot.member_language(discord_id)):
+            text = _(message, **values)
         try:
             user = self.bot.get_user(discord_id) or await self.bot.fetch_user(discord_id)
             await user.send(text, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
-            return "(The member's DMs are closed, so they were not told.)"
-        return "(The member was told by DM.)"
+            return _("(The member's DMs are closed, so they were not told.)")
+        return _("(The member was told by DM.)")
+
+
+# What an admin pressing a button on a request already decided is told: how it was decided, and by whom.
+ALREADY_DECIDED = {
+    RequestStatus.PENDING: (
+        N_("This request was already pending."),
+        N_("This request was already pending by {staff}."),
+    ),
+    RequestStatus.APPROVED: (
+        N_("This request was already approved."),
+        N_("This request was already approved by {staff}."),
+    ),
+    RequestStatus.DENIED: (N_("This request was already denied."), N_("This request was already denied by {staff}.")),
+    RequestStatus.WITHDRAWN: (
+        N_("This request was already withdrawn."),
+        N_("This request was already withdrawn by {staff}."),
+    ),
+}
 
 
 def already_decided(request: LinkRequest | None) -> str:
     if request is None:
-        return "This request no longer exists."
-    by = f" by <@{request.decided_by}>" if request.decided_by else ""
-    return f"This request was already {request.status.value}{by}."
+        return _("This request no longer exists.")
+    alone, by = ALREADY_DECIDED[request.status]
+    if request.decided_by:
+        return _(by, staff=f"<@{request.decided_by}>")
+    return _(alone)
 
 
 def account_embed(user: PanelUser, client: PanelClient, linked_at: datetime) -> discord.Embed:
     embed = discord.Embed(title=safe(user.username, limit=256), colour=discord.Colour.blurple())
-    embed.add_field(name="Email", value=safe(user.email))
+    embed.add_field(name=_("Email"), value=safe(user.email))
     for label, value in (
-        ("Credits", None if user.credits is None else f"{user.credits:,.2f}"),
-        ("Server limit", user.server_limit),
-        ("Servers", user.servers_count),
-        ("Suspended", None if not user.suspended else "yes — contact staff"),
+        (_("Credits"), None if user.credits is None else number(user.credits, fixed=True)),
+        (_("Server limit"), user.server_limit),
+        (_("Servers"), user.servers_count),
+        (_("Suspended"), None if not user.suspended else _("yes — contact staff")),
     ):
         if value is not None:
             embed.add_field(name=label, value=str(value))
-    embed.add_field(name="Linked", value=discord.utils.format_dt(linked_at, "R"))
+    embed.add_field(name=_("Linked"), value=discord.utils.format_dt(linked_at, "R"))
     embed.set_footer(text=f"{client.name} · {client.display_name}")
     return embed
 
 
 def request_embed(request: LinkRequest, member: discord.User | discord.Member, account: PanelUser) -> discord.Embed:
-    embed = discord.Embed(title="Link request", colour=discord.Colour.gold())
-    embed.add_field(name="Member", value=f"{member.mention} (`{member.id}`)", inline=False)
-    embed.add_field(name="Discord account created", value=discord.utils.format_dt(member.created_at, "R"))
-    embed.add_field(name="Panel account", value=f"**{safe(account.username)}** (#{safe(account.id)})", inline=False)
-    embed.add_field(name="Email given", value="matches the account's (admins: *Show email*)")
+    embed = discord.Embed(title=_("Link request"), colour=discord.Colour.gold())
+    embed.add_field(name=_("Member"), value=f"{member.mention} (`{member.id}`)", inline=False)
+    embed.add_field(name=_("Discord account created"), value=discord.utils.format_dt(member.created_at, "R"))
+    embed.add_field(name=_("Panel account"), value=f"**{safe(account.username)}** (#{safe(account.id)})", inline=False)
+    embed.add_field(name=_("Email given"), value=_("matches the account's (admins: *Show email*)"))
     if account.created_at:
-        embed.add_field(name="Panel account created", value=discord.utils.format_dt(account.created_at, "R"))
-    embed.set_footer(text=f"Request #{request.id} · {request.panel} panel · only admins can decide")
+        embed.add_field(name=_("Panel account created"), value=discord.utils.format_dt(account.created_at, "R"))
+    embed.set_footer(
+        text=_("Request #{request} · {panel} panel · only admins can decide", request=request.id, panel=request.panel)
+    )
     return embed
 
 

@@ -26,7 +26,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from i18n import speaking
+from i18n import N_, _, speaking
 from panel_api import Capability, PanelClient, PanelError, PanelUser
 from storage import (
     NOTICE_KINDS,
@@ -57,16 +57,17 @@ CLOSED_DMS = 50007  # Discord: "Cannot send messages to this user"
 # and a member nobody can reach is given up on.
 MAX_ATTEMPTS = 12
 KIND_WORDS = {
-    "credits": "messages when credits arrive",
-    "warnings": "warnings when your credits run low or will soon run out",
-    "account": "messages about your account (suspended, lifted, deleted)",
+    "credits": N_("messages when credits arrive"),
+    "warnings": N_("warnings when your credits run low or will soon run out"),
+    "account": N_("messages about your account (suspended, lifted, deleted)"),
 }
+EVERY_KIND = N_("messages from the bot (credits, warnings and your account)")
 KIND_CHOICES = [
     app_commands.Choice(name="credits: top-ups", value="credits"),
     app_commands.Choice(name="warnings: low credits, running out", value="warnings"),
     app_commands.Choice(name="account: suspension, deletion", value="account"),
 ]
-PANEL_CHOICE_HELP = "Only for this panel (every panel when left out)"
+PANEL_CHOICE_HELP = N_("Only for this panel (every panel when left out)")
 # A sweep ends the links of at most this many deleted accounts, or a tenth of the links if more (`_accounts_gone`).
 MASS_DELETION_FLOOR = 5
 
@@ -192,10 +193,16 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
     async def off(
         self, interaction: discord.Interaction[PanelDesk], kind: str | None = None, panel: str | None = None
     ) -> None:
-        what, where = await self._choose(interaction, kind, panel, enabled=False)
-        await interaction.response.send_message(
-            f"You will no longer get {what}{where}. `/notifications on` turns them back on.", ephemeral=True
-        )
+        what, panel_name = await self._choose(interaction, kind, panel, enabled=False)
+        if panel_name:
+            text = _(
+                "You will no longer get {what} on the {panel} panel. `/notifications on` turns them back on.",
+                what=what,
+                panel=panel_name,
+            )
+        else:
+            text = _("You will no longer get {what}. `/notifications on` turns them back on.", what=what)
+        await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="on", description="Get messages from the bot: every kind, or the kind you choose")
     @app_commands.describe(kind="Only this kind (every kind when left out)", panel=PANEL_CHOICE_HELP)
@@ -204,8 +211,12 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
     async def on(
         self, interaction: discord.Interaction[PanelDesk], kind: str | None = None, panel: str | None = None
     ) -> None:
-        what, where = await self._choose(interaction, kind, panel, enabled=True)
-        await interaction.response.send_message(f"You will get {what}{where}.", ephemeral=True)
+        what, panel_name = await self._choose(interaction, kind, panel, enabled=True)
+        if panel_name:
+            text = _("You will get {what} on the {panel} panel.", what=what, panel=panel_name)
+        else:
+            text = _("You will get {what}.", what=what)
+        await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="show", description="Which messages you get from the bot, panel by panel")
     async def show(self, interaction: discord.Interaction[PanelDesk]) -> None:
@@ -213,12 +224,12 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
         for name in self.bot.panels:
             choices = await self.bot.notifications.member_choices(interaction.user.id, name)
             kinds = [
-                f"{'✅' if choices.wants(interaction.user.id, kind) else '—'} {KIND_WORDS[kind]}"
+                f"{'✅' if choices.wants(interaction.user.id, kind) else '—'} {_(KIND_WORDS[kind])}"
                 for kind in NOTICE_KINDS
                 if kind in self._kinds_of(name)
             ]
             lines.append(f"**{name}**: " + ", ".join(kinds))
-        lines.append("`/notifications off kind:…` or `on` changes them; leave out `panel` for every panel.")
+        lines.append(_("`/notifications off kind:…` or `on` changes them; leave out `panel` for every panel."))
         await interaction.response.send_message("\n".join(lines), ephemeral=True)
 
     def _kinds_of(self, panel_name: str) -> list[str]:
@@ -228,12 +239,12 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
 
     async def _choose(
         self, interaction: discord.Interaction[PanelDesk], kind: str | None, panel: str | None, *, enabled: bool
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str | None]:
+        """Turn the kinds on or off; (what was changed, in words; the panel, when only one)."""
         panel_name = panel_for(interaction, panel)[0] if panel else None
         for each in [kind] if kind else NOTICE_KINDS:
             await self.bot.notifications.set_kind(interaction.user.id, each, enabled=enabled, panel=panel_name)
-        what = KIND_WORDS[kind] if kind else "messages from the bot (credits, warnings and your account)"
-        return what, f" on the {panel_name} panel" if panel_name else ""
+        return _(KIND_WORDS[kind] if kind else EVERY_KIND), panel_name
 
     # --- recording ----------------------------------------------------------------------------------------------
 
@@ -676,7 +687,9 @@ class Notifications(commands.GroupCog, group_name="notifications", group_descrip
             raise discord.ClientException("no channel configured")
         channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
         assert isinstance(channel, discord.abc.Messageable)
-        content = f"<@{mention}>, your DMs are closed, so here is your notice:" if mention else None
+        content = (
+            _("{member}, your DMs are closed, so here is your notice:", member=f"<@{mention}>") if mention else None
+        )
         pings = discord.AllowedMentions(users=[discord.Object(mention)]) if mention else NO_MENTIONS
         return await channel.send(content, embed=embed, nonce=item.nonce, allowed_mentions=pings)
 

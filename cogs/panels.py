@@ -10,6 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import N_, _, n_, number
+from panel_api import Capability
 from panel_api.contact import PanelContact
 from storage import OutboxSummary
 
@@ -34,16 +36,19 @@ class Panels(commands.GroupCog, group_name="panel", group_description="The game 
         await interaction.response.defer(ephemeral=True, thinking=True)
         panels = list(self.bot.panels.items())
         # Read before this command's own check replaces it: an outage between commands shows here.
-        contacts = [contact_line(client.transport.contact) for _, client in panels]
-        reports = await asyncio.gather(*(client.check() for _, client in panels))
-        embed = discord.Embed(title="Panels", colour=discord.Colour.blurple())
+        contacts = [contact_line(client.transport.contact) for _name, client in panels]
+        reports = await asyncio.gather(*(client.check() for _name, client in panels))
+        embed = discord.Embed(title=_("Panels"), colour=discord.Colour.blurple())
         for (name, client), report, contact in zip(panels, reports, contacts, strict=True):
             mark = "✅" if report.ok else "⚠️"
-            default = " (default)" if name == self.bot.panels.default_name else ""
-            features = ", ".join(sorted(c.value.replace("_", " ") for c in client.capabilities)) or "users only"
+            features = ", ".join(sorted(_(FEATURES[c]) for c in client.capabilities)) or _("users only")
+            if name == self.bot.panels.default_name:
+                title = _("{mark} {panel} (default): {kind}", mark=mark, panel=name, kind=client.display_name)
+            else:
+                title = f"{mark} {name}: {client.display_name}"
             embed.add_field(
-                name=f"{mark} {name}{default}: {client.display_name}",
-                value=f"{safe(report.detail, limit=400)}\n{contact}\nFeatures: {features}",
+                name=title,
+                value=f"{safe(report.detail, limit=400)}\n{contact}\n" + _("Features: {features}", features=features),
                 inline=False,
             )
         cog = self.bot.get_cog("Notifications")
@@ -55,15 +60,14 @@ class Panels(commands.GroupCog, group_name="panel", group_description="The game 
             lines = [outbox_line(outbox, MAX_ATTEMPTS)]
             watched = [name for name, client in panels if name in notices.watched_panels()]
             lines += [sweep_line(name, notices.last_sweeps.get(name)) for name in watched]
-            embed.add_field(name="Notices", value="\n".join(lines), inline=False)
+            embed.add_field(name=_("Notices"), value="\n".join(lines), inline=False)
         if self.bot.roles.enabled:
-            embed.add_field(name="Roles", value=roles_status(self.bot)[:1024], inline=False)
+            embed.add_field(name=_("Roles"), value=roles_status(self.bot)[:1024], inline=False)
         if self.bot.mailer is not None:
             problem = await self.bot.mailer.check()
-            state = "✅ connected and logged in" if problem is None else f"⚠️ {problem}"
-            embed.add_field(
-                name="Mail", value=f"{state}\n{self.bot.mailer.sent} code mail(s) sent since start", inline=False
-            )
+            state = _("✅ connected and logged in") if problem is None else f"⚠️ {problem}"
+            sent = n_("{count} code mail sent since start", "{count} code mails sent since start", self.bot.mailer.sent)
+            embed.add_field(name=_("Mail"), value=f"{state}\n{sent}", inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="sync", description="Register the bot's slash commands with Discord again")
@@ -71,36 +75,66 @@ class Panels(commands.GroupCog, group_name="panel", group_description="The game 
     async def sync(self, interaction: discord.Interaction[PanelDesk]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.bot.sync_commands(force=True)
-        await interaction.followup.send(f"Registered {count} commands with Discord.", ephemeral=True)
+        await interaction.followup.send(
+            n_("Registered {count} command with Discord.", "Registered {count} commands with Discord.", count),
+            ephemeral=True,
+        )
+
+
+# The features /panel status lists for each panel, in words.
+FEATURES = {
+    Capability.CREDITS: N_("credits"),
+    Capability.SERVER_LIMIT: N_("server limit"),
+    Capability.SUSPENSION: N_("suspension"),
+    Capability.EXTERNAL_ID: N_("external id"),
+    Capability.ROLES: N_("roles"),
+    Capability.ACCOUNT_FOR_KEY: N_("account for key"),
+    Capability.NAMES: N_("names"),
+    Capability.LANGUAGE: N_("language"),
+    Capability.PASSWORD: N_("password"),
+    Capability.DISCORD_ACCOUNT: N_("discord account"),
+    Capability.SERVERS_COUNT: N_("servers count"),
+}
 
 
 def contact_line(contact: PanelContact) -> str:
     """The panel's state before this check, as the transport last saw it."""
     if contact.ok is None or contact.last_contact is None:
-        return "Before this check: not asked since the bot started."
+        return _("Before this check: not asked since the bot started.")
     if contact.ok:
-        return f"Before this check: answered {_ago(contact.last_contact)}."
+        return _("Before this check: answered {when}.", when=_ago(contact.last_contact))
     since = contact.failing_since or contact.last_contact
-    return f"Before this check: failing since {_ago(since)}: {safe(contact.problem or 'no answer', limit=300)}"
+    problem = safe(contact.problem, limit=300) if contact.problem else _("no answer")
+    return _("Before this check: failing since {when}: {problem}", when=_ago(since), problem=problem)
 
 
 def outbox_line(outbox: OutboxSummary, max_attempts: int) -> str:
     if outbox.waiting:
         assert outbox.oldest_waiting is not None
         oldest = discord.utils.format_dt(outbox.oldest_waiting, "R")
-        text = f"Outbox: {outbox.waiting} waiting, the oldest queued {oldest}"
+        text = _("Outbox: {count} waiting, the oldest queued {when}", count=number(outbox.waiting), when=oldest)
     else:
-        text = "Outbox: nothing waiting"
+        text = _("Outbox: nothing waiting")
     if outbox.given_up:
-        text += f"; {outbox.given_up} given up after {max_attempts} tries (see /audit recent)"
+        text += _(
+            "; {count} given up after {tries} tries (see /audit recent)",
+            count=number(outbox.given_up),
+            tries=max_attempts,
+        )
     return text + "."
 
 
 def sweep_line(panel: str, sweep: FinishedSweep | None) -> str:
     if sweep is None:
-        return f"Panel watcher on {panel}: not swept yet."
-    outcome = f", stopped: {safe(sweep.error, limit=200)}" if sweep.error else ""
-    return f"Panel watcher on {panel}: last sweep {_ago(sweep.finished_at)}, took {sweep.seconds:.1f} s{outcome}."
+        return _("Panel watcher on {panel}: not swept yet.", panel=panel)
+    values = {"panel": panel, "when": _ago(sweep.finished_at), "seconds": number(sweep.seconds, places=1, fixed=True)}
+    if sweep.error:
+        return _(
+            "Panel watcher on {panel}: last sweep {when}, took {seconds} s, stopped: {error}.",
+            error=safe(sweep.error, limit=200),
+            **values,
+        )
+    return _("Panel watcher on {panel}: last sweep {when}, took {seconds} s.", **values)
 
 
 def roles_status(bot: PanelDesk) -> str:
@@ -108,15 +142,23 @@ def roles_status(bot: PanelDesk) -> str:
     roles = bot.roles
     last = roles.last_pass
     if last is None:
-        lines = ["Role sync: no pass yet (one follows each sweep)."]
+        lines = [_("Role sync: no pass yet (one follows each sweep).")]
     else:
-        changed = roles.summary(last) or "nothing to change"
         lines = [
-            f"Role sync: last pass {_ago(last.finished_at)} over {last.members} member(s), {changed}, "
-            f"took {last.seconds:.1f} s."
+            _(
+                "Role sync: last pass {when} over {members}, {changed}, took {seconds} s.",
+                when=_ago(last.finished_at),
+                members=n_("{count} member", "{count} members", last.members),
+                changed=roles.summary(last) or _("nothing to change"),
+                seconds=number(last.seconds, places=1, fixed=True),
+            )
         ]
         if last.failed:
-            lines[0] += f" {last.failed} change(s) failed; the next pass tries again."
+            lines[0] += " " + n_(
+                "{count} change failed; the next pass tries again.",
+                "{count} changes failed; the next pass tries again.",
+                last.failed,
+            )
     lines += [f"⚠️ <@&{role_id}>: {problem}" for role_id, problem in roles.problems().items()]
     return "\n".join(lines)
 

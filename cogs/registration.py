@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import N_, _
 from panel_api import Capability, NewUser, PanelClient, PanelError, PanelUser
 from storage import AlreadyRegistered, LinkMethod, Purpose
 from storage.email_codes import email_subject
@@ -73,7 +74,7 @@ class Registration(commands.Cog):
             raise UserFacingError(" ".join(" ".join(said) for said in problems.values()))
         await ensure_may_send(self.bot, member.id, Purpose.REGISTER)
         if await self.bot.email_codes.registrations_today() >= self.bot.settings.registrations_per_day:
-            raise UserFacingError(_FULL)
+            raise UserFacingError(_(_FULL))
         await send_code(
             self.bot, member, panel_name, Purpose.REGISTER, subject=email_subject(wanted.email), to=wanted.email
         )
@@ -84,14 +85,23 @@ class Registration(commands.Cog):
 
         view = EnterCodeView(
             author_id=member.id,
-            title="Create your account",
+            title=_("Create your account"),
             handler=entered,
             extra=lambda: _password_fields(required=needs_password),
         )
-        password = "your new password" if needs_password else "a password (or leave it to the panel's reset)"
+        if needs_password:
+            sent = _(
+                "A code is on its way to the email address you gave. It works once, for 10 minutes. Press **Enter "
+                "the code** when you have it (check the spam folder too); the form also asks for your new password."
+            )
+        else:
+            sent = _(
+                "A code is on its way to the email address you gave. It works once, for 10 minutes. Press **Enter "
+                "the code** when you have it (check the spam folder too); the form also asks for a password (or "
+                "leave it to the panel's reset)."
+            )
         view.message = await interaction.followup.send(
-            "A code is on its way to the email address you gave. It works once, for 10 minutes. Press **Enter the "
-            f"code** when you have it (check the spam folder too); the form also asks for {password}.",
+            sent,
             view=view,
             ephemeral=True,
             wait=True,
@@ -104,13 +114,15 @@ class Registration(commands.Cog):
         roles = {role.id for role in getattr(interaction.user, "roles", [])}
         if not roles & set(settings.registration_role_ids):
             named = ", ".join(f"<@&{role}>" for role in settings.registration_role_ids)
-            raise UserFacingError(f"Sign-up from Discord is open to members with one of these roles: {named}.")
+            raise UserFacingError(
+                _("Sign-up from Discord is open to members with one of these roles: {roles}.", roles=named)
+            )
 
     async def _ensure_none_yet(self, panel_name: str, member: discord.User | discord.Member) -> None:
         """One account per member per panel, and the rules linking has (account age, failed proofs)."""
         await ensure_may_link(self.bot, panel_name, member)
         if await self.bot.email_codes.registered(member.id, panel_name) is not None:
-            raise UserFacingError(_ALREADY.format(panel=panel_name))
+            raise UserFacingError(_(_ALREADY, panel=panel_name))
 
     async def create(
         self,
@@ -126,32 +138,33 @@ class Registration(commands.Cog):
         member = interaction.user
         password, again = typed.get("password", ""), typed.get("again", "")
         if password != again:
-            raise UserFacingError("The two passwords are not the same. Nothing was created; try again.")
+            raise UserFacingError(_("The two passwords are not the same. Nothing was created; try again."))
         new = wanted.model_copy(update={"password": password or None})
         email = new.email
         problems = client.check_new_user(new)
         if problems:
             said = " ".join(" ".join(messages) for messages in problems.values())
-            raise UserFacingError(f"{said} Nothing was created.")
+            raise UserFacingError(_("{problems} Nothing was created.", problems=said))
         await self._ensure_none_yet(panel_name, member)
         proved = await check_code(self.bot, member.id, panel_name, Purpose.REGISTER, code)
         if proved != email_subject(email):
-            raise UserFacingError("That code was for another email address. Nothing was created.")
+            raise UserFacingError(_("That code was for another email address. Nothing was created."))
         existing = await client.find_user(email)
         if existing is not None and existing.email.casefold() == email.casefold():
             raise UserFacingError(
-                f"An account with that email already exists on the {panel_name} panel. Run `/link` to link it."
+                _(
+                    "An account with that email already exists on the {panel} panel. Run `/link` to link it.",
+                    panel=panel_name,
+                )
             )
         try:
             reservation = await self.bot.email_codes.reserve_registration(
                 member.id, panel_name, per_day=self.bot.settings.registrations_per_day
             )
         except AlreadyRegistered:
-            raise UserFacingError(
-                f"You already created an account on the {panel_name} panel with `/register`."
-            ) from None
+            raise UserFacingError(_(_ALREADY, panel=panel_name)) from None
         if reservation is None:
-            raise UserFacingError(_FULL)
+            raise UserFacingError(_(_FULL))
         try:
             async with audited(interaction, "user.register", panel=panel_name) as change:
                 change.target_discord_id = member.id
@@ -178,7 +191,12 @@ class Registration(commands.Cog):
         password: str,
     ) -> str:
         lines = [
-            f"Your account **{safe(created.username)}** was created on the {panel_name} panel ({client.base_url})."
+            _(
+                "Your account **{username}** was created on the {panel} panel ({url}).",
+                username=safe(created.username),
+                panel=panel_name,
+                url=client.base_url,
+            )
         ]
         try:
             result = await create_link(
@@ -190,18 +208,20 @@ class Registration(commands.Cog):
                 method=LinkMethod.REGISTERED,
             )
         except UserFacingError as refused:
-            lines.append(f"It could not be linked to your Discord account: {refused} Ask staff to link it.")
+            lines.append(
+                _("It could not be linked to your Discord account: {reason} Ask staff to link it.", reason=refused)
+            )
         else:
-            lines += ["It is linked to your Discord account.", *result.notes]
+            lines += [_("It is linked to your Discord account."), *result.notes]
         if password:
-            lines.append("Sign in with your email and the password you chose.")
+            lines.append(_("Sign in with your email and the password you chose."))
         else:
-            lines.append("Set your password with the panel's *Forgot password* page, using this email.")
+            lines.append(_("Set your password with the panel's *Forgot password* page, using this email."))
         return "\n".join(lines)
 
 
-_ALREADY = "You already created an account on the {panel} panel with `/register`."
-_FULL = "Today's sign-ups are all taken. Try again tomorrow, or ask staff."
+_ALREADY = N_("You already created an account on the {panel} panel with `/register`.")
+_FULL = N_("Today's sign-ups are all taken. Try again tomorrow, or ask staff.")
 # A stand-in password, so that checking a username and email before the code is sent does not complain of a
 # password the member has not been asked for yet.
 _PROBE = "a-probe-password-0"
@@ -213,10 +233,11 @@ def _needs_password(client: PanelClient) -> bool:
 
 
 def _password_fields(*, required: bool) -> list[discord.ui.TextInput[Any]]:
-    hint = "8 characters or more" if required else "Leave empty to set it with the panel's password reset"
+    """The form's password fields, in English: the code form says them in the member's language (`localize`)."""
+    hint = N_("8 characters or more") if required else N_("Leave empty to set it with the panel's password reset")
     return [
         discord.ui.TextInput(
-            label="Your new password",
+            label=N_("Your new password"),
             custom_id="password",
             min_length=8,
             max_length=128,
@@ -224,7 +245,7 @@ def _password_fields(*, required: bool) -> list[discord.ui.TextInput[Any]]:
             placeholder=hint,
         ),
         discord.ui.TextInput(
-            label="The password again", custom_id="again", min_length=8, max_length=128, required=required
+            label=N_("The password again"), custom_id="again", min_length=8, max_length=128, required=required
         ),
     ]
 

@@ -11,6 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import N_, _, number
+
 from .common.checks import Access, require
 from .common.role_rules import describe_rules, managed_roles
 from .common.role_sync import PassReport
@@ -21,7 +23,12 @@ if TYPE_CHECKING:
 
     from .notifications import Notifications
 
-WANTED_WORDS = {True: "should have it", False: "should not have it", None: "unknown, so left as it is"}
+# What the rule says, after the rule ("has_servers 1 on main"), one sentence each.
+WANTED_WORDS = {
+    True: N_("Rule: {rule} — should have it"),
+    False: N_("Rule: {rule} — should not have it"),
+    None: N_("Rule: {rule} — unknown, so left as it is"),
+}
 
 
 @app_commands.guild_only()
@@ -38,13 +45,13 @@ class Roles(commands.GroupCog, group_name="roles", group_description="Discord ro
         roles = self.bot.roles
         if not roles.enabled:
             await interaction.response.send_message(
-                "No role rules are set up: add ROLE_RULES (or LINKED_ROLE_ID) and restart the bot.", ephemeral=True
+                _("No role rules are set up: add ROLE_RULES (or LINKED_ROLE_ID) and restart the bot."), ephemeral=True
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         if member is not None:
             outcome = await roles.reconcile_joined(member)
-            said = outcome.notes or [f"{member.mention}'s managed roles already agree with the panel."]
+            said = outcome.notes or [_("{member}'s managed roles already agree with the panel.", member=member.mention)]
             await interaction.followup.send("\n".join(said), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         watcher = cast("Notifications | None", self.bot.get_cog("Notifications"))
@@ -60,23 +67,24 @@ class Roles(commands.GroupCog, group_name="roles", group_description="Discord ro
         roles = self.bot.roles
         rules = roles.rules
         if not rules:
-            await interaction.response.send_message("No role rules are set up (ROLE_RULES).", ephemeral=True)
+            await interaction.response.send_message(_("No role rules are set up (ROLE_RULES)."), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         verdicts = await roles.explain(member)
         problems = roles.problems()
-        embed = discord.Embed(title=f"Managed roles of {safe(member.display_name, limit=80)}")
+        embed = discord.Embed(title=_("Managed roles of {member}", member=safe(member.display_name, limit=80)))
         for role_id in managed_roles(rules):
             has = member.get_role(role_id) is not None
             verdict = verdicts.get(role_id)
-            lines = [f"<@&{role_id}>: {'has it' if has else 'does not have it'}"]
+            role = f"<@&{role_id}>"
+            lines = [_("{role}: has it", role=role) if has else _("{role}: does not have it", role=role)]
             if verdict is not None:
                 rule = safe(describe_rules(rules, role_id), limit=200)
-                lines.append(f"Rule: {rule} — {WANTED_WORDS[verdict.wanted]}")
+                lines.append(_(WANTED_WORDS[verdict.wanted], rule=rule))
                 if verdict.reason:
-                    lines.append(f"Because: {safe(verdict.reason, limit=200)}")
+                    lines.append(_("Because: {reason}", reason=safe(verdict.reason, limit=200)))
                 if verdict.wanted is not None and verdict.wanted != has and role_id not in problems:
-                    lines.append("The next sync changes this.")
+                    lines.append(_("The next sync changes this."))
             if role_id in problems:
                 lines.append(f"⚠️ {problems[role_id]}")
             embed.add_field(name=roles.role_name(role_id), value="\n".join(lines), inline=False)
@@ -92,19 +100,23 @@ class Roles(commands.GroupCog, group_name="roles", group_description="Discord ro
 def pass_reply(bot: PanelDesk, report: PassReport) -> str:
     roles = bot.roles
     summary = roles.summary(report)
+    members = number(report.members)
     lines = [
-        f"Checked {report.members} member(s): {summary}."
+        _("Checked {count} member(s): {summary}.", count=members, summary=summary)
         if summary
-        else f"Checked {report.members} member(s): every managed role already agrees with the panel."
+        else _("Checked {count} member(s): every managed role already agrees with the panel.", count=members)
     ]
     if report.failed:
-        lines.append(f"{report.failed} change(s) failed; the next sync tries them again.")
+        lines.append(_("{count} change(s) failed; the next sync tries them again.", count=number(report.failed)))
     if report.unknown:
         lines.append(
-            f"{report.unknown} role(s) of linked members were left as they are: their panel could not be read."
+            _(
+                "{count} role(s) of linked members were left as they are: their panel could not be read.",
+                count=number(report.unknown),
+            )
         )
     if report.cut_short:
-        lines.append("The bot is stopping, so the sync stopped early; it goes on after the restart.")
+        lines.append(_("The bot is stopping, so the sync stopped early; it goes on after the restart."))
     for role_id, problem in report.problems.items():
         lines.append(f"⚠️ <@&{role_id}>: {problem}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from i18n import N_, _, number
 from panel_api import (
     Capability,
     NewUser,
@@ -70,17 +71,24 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         panel: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        _, client = panel_for(interaction, panel)
+        _unused, client = panel_for(interaction, panel)
         term = search.strip() if search else None
 
-        async def render(number: int) -> tuple[discord.Embed, int]:
-            result = await client.list_users(page=max(1, number), per_page=PAGE_SIZE, search=term)
-            if not result.items and result.total and number > 1:
+        async def render(wanted: int) -> tuple[discord.Embed, int]:
+            result = await client.list_users(page=max(1, wanted), per_page=PAGE_SIZE, search=term)
+            if not result.items and result.total and wanted > 1:
                 result = await client.list_users(page=result.total_pages, per_page=PAGE_SIZE, search=term)
-            title = f"Users matching “{safe(term, limit=80)}”" if term else "Users"
-            lines = [user_line(user) for user in result.items] or ["No users found."]
+            title = _("Users matching “{search}”", search=safe(term, limit=80)) if term else _("Users")
+            lines = [user_line(user) for user in result.items] or [_("No users found.")]
             embed = discord.Embed(title=title, description="\n".join(lines), colour=discord.Colour.blurple())
-            embed.set_footer(text=f"{client.name} · page {result.page} of {result.total_pages} · {result.total} users")
+            footer = _(
+                "{panel} · page {page} of {pages} · {total} users",
+                panel=client.name,
+                page=number(result.page),
+                pages=number(result.total_pages),
+                total=number(result.total),
+            )
+            embed.set_footer(text=footer)
             return embed, result.total_pages
 
         embed, total_pages = await render(max(1, page))
@@ -153,13 +161,15 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             created = await client.create_user(new)
             change.about(created)
         notes = [
-            "A password was set; it is not shown again."
+            _("A password was set; it is not shown again.")
             if password
-            else client.password_setup.format(email=safe(created.email))
+            else _(client.password_setup, email=safe(created.email))
         ]
         if member is not None:
             notes.append(await self._link_created(interaction, panel_name, client, created, member))
-        embed = await self._embed(panel_name, client, created, title=f"Created {safe(created.username, limit=200)}")
+        embed = await self._embed(
+            panel_name, client, created, title=_("Created {username}", username=safe(created.username, limit=200))
+        )
         await interaction.followup.send("\n".join(notes), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="edit", description="Change fields of a panel account; only the fields given change")
@@ -204,7 +214,7 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             if value is not None
         }
         if not wanted:
-            raise UserFacingError("Nothing to change: give at least one field to edit.")
+            raise UserFacingError(_("Nothing to change: give at least one field to edit."))
         await interaction.response.defer(ephemeral=True, thinking=True)
         panel_name, client = panel_for(interaction, panel)
         changes = UserChanges.model_validate(wanted)
@@ -219,12 +229,14 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             if password is not None:
                 change.details["credentials"] = "password changed"
             after = await client.update_user(before.id, changes)
-        embed = discord.Embed(title=f"Edited {safe(after.username, limit=200)}", colour=discord.Colour.green())
+        embed = discord.Embed(
+            title=_("Edited {username}", username=safe(after.username, limit=200)), colour=discord.Colour.green()
+        )
         for name in wanted:
             old = getattr(before, name, None)
             new = getattr(after, name, None)
-            value = "changed" if name == "password" else f"{show_value(name, old)} → {show_value(name, new)}"
-            embed.add_field(name=FIELD_LABELS[name], value=value, inline=False)
+            value = _("changed") if name == "password" else f"{show_value(name, old)} → {show_value(name, new)}"
+            embed.add_field(name=_(FIELD_LABELS[name]), value=value, inline=False)
         embed.set_footer(text=f"#{after.id} · {client.name} · {client.display_name}")
         notes = await follow_account(self.bot, panel_name, after)  # the admin flag may be a role rule's
         await interaction.followup.send("\n".join(notes), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -237,19 +249,21 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         await interaction.response.defer(ephemeral=True, thinking=True)
         panel_name, client = panel_for(interaction, panel)
         account = await resolve_user(self.bot, panel_name, client, user)
-        embed = await self._embed(panel_name, client, account, title=f"Delete {safe(account.username, limit=200)}?")
+        embed = await self._embed(
+            panel_name, client, account, title=_("Delete {username}?", username=safe(account.username, limit=200))
+        )
         embed.colour = discord.Colour.red()
         embed.description = delete_warning(client, account)
-        view = ConfirmView(author_id=interaction.user.id, timeout=self.confirm_timeout, confirm_label="Delete")
+        view = ConfirmView(author_id=interaction.user.id, timeout=self.confirm_timeout, confirm_label=N_("Delete"))
         view.message = await interaction.followup.send(
             embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
         )
         if await view.wait() or view.value is None:
             view.disable_all()
-            await view.message.edit(content="No answer in time; nothing was deleted.", embed=embed, view=view)
+            await view.message.edit(content=_("No answer in time; nothing was deleted."), embed=embed, view=view)
             return
         if not view.value:
-            await view.message.edit(content="Cancelled; nothing was deleted.", embed=embed, view=None)
+            await view.message.edit(content=_("Cancelled; nothing was deleted."), embed=embed, view=None)
             return
         try:
             async with audited(interaction, "user.delete", panel=panel_name, target=account) as change:
@@ -264,23 +278,35 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
                 if link is not None:
                     change.details["unlinked_member"] = link.discord_id
         except UserHasServers:
-            count = f" ({account.servers_count})" if account.servers_count else ""
+            if account.servers_count:
+                refused = _(
+                    "The panel refused: {username} still owns servers ({count}). "
+                    "Delete or transfer them on the panel, then try again.",
+                    username=safe(account.username),
+                    count=number(account.servers_count),
+                )
+            else:
+                refused = _(
+                    "The panel refused: {username} still owns servers. "
+                    "Delete or transfer them on the panel, then try again.",
+                    username=safe(account.username),
+                )
             await view.message.edit(
-                content=(
-                    f"The panel refused: {safe(account.username)} still owns servers{count}. "
-                    "Delete or transfer them on the panel, then try again."
-                ),
+                content=refused,
                 embed=embed,
                 view=None,
             )
             return
         if link is not None:
             await unlink_deleted_account(interaction, panel_name=panel_name, link=link)
-        unlinked = f" Their link to <@{link.discord_id}> was removed." if link else ""
-        done = "Deleted" if "already_gone" not in change.details else "Already gone from the panel:"
-        await view.message.edit(
-            content=f"{done} {safe(account.username)} (#{safe(account.id)}).{unlinked}", embed=None, view=None
-        )
+        names = {"username": safe(account.username), "id": safe(account.id)}
+        if "already_gone" not in change.details:
+            done = _("Deleted {username} (#{id}).", **names)
+        else:
+            done = _("Already gone from the panel: {username} (#{id}).", **names)
+        if link:
+            done += " " + _("Their link to {member} was removed.", member=f"<@{link.discord_id}>")
+        await view.message.edit(content=done, embed=None, view=None)
 
     @app_commands.command(
         name="suspend",
@@ -323,8 +349,11 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         panel_name, client = panel_for(interaction, panel)
         if not client.supports(Capability.SUSPENSION):
             raise UserFacingError(
-                f"{client.display_name} panels have no user suspension. "
-                "Suspend the account's servers on the panel instead, or remove the member's link."
+                _(
+                    "{kind} panels have no user suspension. "
+                    "Suspend the account's servers on the panel instead, or remove the member's link.",
+                    kind=client.display_name,
+                )
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
         account = await resolve_user(self.bot, panel_name, client, user)
@@ -342,11 +371,15 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
             if notices is not None and link is not None:
                 staff = StaffSuspension(actor_id=interaction.user.id, reason=reason)
                 await notices.observe_state(panel_name, link, updated, staff=staff)
-        verb = "Suspended" if suspend else "Lifted the suspension of"
-        embed = await self._embed(panel_name, client, updated, title=f"{verb} {safe(updated.username, limit=200)}")
+        username = safe(updated.username, limit=200)
+        if suspend:
+            title = _("Suspended {username}", username=username)
+        else:
+            title = _("Lifted the suspension of {username}", username=username)
+        embed = await self._embed(panel_name, client, updated, title=title)
         notes = await follow_account(self.bot, panel_name, updated)
         if reason and not client.keeps_suspend_reason:
-            notes.insert(0, "The reason is kept in the bot's audit log; this panel has nowhere to record it.")
+            notes.insert(0, _("The reason is kept in the bot's audit log; this panel has nowhere to record it."))
         await interaction.followup.send("\n".join(notes), embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _embed(
@@ -359,8 +392,13 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
         existing = await self.bot.links.get_for_member(panel_name, member.id)
         if existing is not None:
             raise UserFacingError(
-                f"{member.mention} is already linked to account #{existing.panel_user_id} on the {panel_name} panel; "
-                "unlink them first or leave out `member`."
+                _(
+                    "{member} is already linked to account #{account} on the {panel} panel; "
+                    "unlink them first or leave out `member`.",
+                    member=member.mention,
+                    account=existing.panel_user_id,
+                    panel=panel_name,
+                )
             )
 
     async def _link_created(
@@ -381,16 +419,16 @@ class Users(commands.GroupCog, group_name="user", group_description="Manage the 
                 method=LinkMethod.CREATED,
             )
         except UserFacingError as refused:
-            return f"The account was created, but not linked: {refused}"
-        return "\n".join([f"Linked to {member.mention}.", *result.notes])
+            return _("The account was created, but not linked: {reason}", reason=str(refused))
+        return "\n".join([_("Linked to {member}.", member=member.mention), *result.notes])
 
 
 def delete_warning(client: PanelClient, user: PanelUser) -> str:
-    lines = ["This deletes the account on the panel. It cannot be undone."]
+    lines = [_("This deletes the account on the panel. It cannot be undone.")]
     if client.deletes_servers_with_user:
-        lines.append("**This panel also deletes every server the user owns.**")
+        lines.append(_("**This panel also deletes every server the user owns.**"))
     if user.servers_count:
-        lines.append(f"The account owns {user.servers_count} server(s).")
+        lines.append(_("The account owns {count} server(s).", count=number(user.servers_count)))
     return "\n".join(lines)
 
 

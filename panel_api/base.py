@@ -14,7 +14,7 @@ from typing import ClassVar
 import aiohttp
 from pydantic import SecretStr
 
-from .errors import Forbidden, NotSupported, PanelError, PanelUnavailable, RateLimited, Unauthorized
+from .errors import N_, Forbidden, NotSupported, PanelError, PanelUnavailable, RateLimited, Unauthorized
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
 from .search_cache import SearchCache, UserFilter
 from .transport import Transport, TransportOptions
@@ -78,7 +78,7 @@ class PanelClient(ABC):
     # CtrlPanel deletes a user's servers along with the user; staff must be told before they confirm.
     deletes_servers_with_user: ClassVar[bool] = False
     # What staff are told after creating an account without a password; `{email}` is the new account's address.
-    password_setup: ClassVar[str] = "No password was set: the user can choose one with the panel's password reset."
+    password_setup: ClassVar[str] = N_("No password was set: the user can choose one with the panel's password reset.")
     # Laravel panels run TrimStrings and ConvertEmptyStringsToNull before validating: every string but a password
     # is trimmed, and one left empty is null, so a value of spaces is a missing value ("required" fails).
     trims_input: ClassVar[bool] = False

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from .base import MIN_PASSWORD_LENGTH, HealthReport, PanelClient, Problems, add_problem
 from .errors import (
+    N_,
     Conflict,
     Forbidden,
     NotFound,
@@ -60,8 +61,8 @@ _OUR_FIELD_NAMES = {"name_first": "first_name", "name_last": "last_name", "role_
 _MISSING_PERMISSION = re.compile(r"you do not have permission to perform this action: (\S+)")
 # What asking for the suspension state an account already has is refused with (CtrlPanel's sentences).
 _STATE_CONFLICTS = {
-    True: "This account is already suspended.",
-    False: "This account is not suspended, so there is no suspension to lift.",
+    True: N_("This account is already suspended."),
+    False: N_("This account is not suspended, so there is no suspension to lift."),
 }
 
 _UNAUTHORIZED = {
@@ -294,12 +295,12 @@ class CalagopusClient(PanelClient):
 
         response = await self.transport.request("GET", ACCOUNT, signer=sign)
         if response.status == 401:
-            raise Unauthorized("The panel did not accept that key: it is wrong, expired or was deleted.")
+            raise Unauthorized(N_("The panel did not accept that key: it is wrong, expired or was deleted."))
         if response.status == 403:
-            raise Forbidden("The panel refused that key: it only works from certain IP addresses.")
+            raise Forbidden(N_("The panel refused that key: it only works from certain IP addresses."))
         account = self._unwrap(self._expect(response), "user")
         if not isinstance(account.get("uuid"), str):
-            raise PanelUnavailable("The panel's account answer had no uuid.")
+            raise PanelUnavailable(N_("The panel's account answer had no uuid."))
         # The account view has no external id; the admin view of the same user has everything.
         return await self.get_user(account["uuid"])
 
@@ -533,14 +534,14 @@ class CalagopusClient(PanelClient):
     def _unwrap(body: Any, key: str) -> dict[str, Any]:
         inner = body.get(key) if isinstance(body, dict) else None
         if not isinstance(inner, dict):
-            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's answer was not in the documented shape."))
         return inner
 
     def _page(self, body: Any) -> UserPage:
         listing = self._unwrap(body, "users")
         data = listing.get("data")
         if not isinstance(data, list):
-            raise PanelUnavailable("The panel's user list was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's user list was not in the documented shape."))
         items = [self._user(item) for item in data]
         per_page = int(listing.get("per_page") or len(items) or 1)
         total = int(listing.get("total") or 0)
@@ -554,7 +555,7 @@ class CalagopusClient(PanelClient):
 
     def _user(self, data: Any) -> PanelUser:
         if not isinstance(data, dict) or not isinstance(data.get("uuid"), str):
-            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's answer was not in the documented shape."))
         role = data.get("role")
         totp = data.get("totp_enabled")
         suspended = data.get("suspended")

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from .base import MIN_PASSWORD_LENGTH, PanelClient, Problems, add_problem, walk_pages
 from .errors import (
+    N_,
     Conflict,
     Forbidden,
     NotFound,
@@ -255,7 +256,7 @@ class ConvoyClient(PanelClient):
 
     def _page(self, body: Any) -> UserPage:
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise PanelUnavailable("The panel's user list was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's user list was not in the documented shape."))
         meta = body.get("meta")
         pagination = meta.get("pagination") if isinstance(meta, dict) else None
         pagination = pagination if isinstance(pagination, dict) else {}
@@ -270,13 +271,13 @@ class ConvoyClient(PanelClient):
 
     def _user(self, body: Any) -> PanelUser:
         if not isinstance(body, dict):
-            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's answer was not in the documented shape."))
         return self._attributes_to_user(body.get("data"))
 
     @staticmethod
     def _attributes_to_user(data: Any) -> PanelUser:
         if not isinstance(data, dict) or "id" not in data:
-            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's answer was not in the documented shape."))
         servers = data.get("servers_count")
         return PanelUser(
             id=str(data["id"]),

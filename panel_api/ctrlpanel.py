@@ -36,7 +36,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from .base import MIN_PASSWORD_LENGTH, PanelClient, Problems, add_problem, walk_pages
-from .errors import Conflict, Forbidden, NotFound, PanelError, PanelUnavailable, Unauthorized, ValidationFailed
+from .errors import N_, Conflict, Forbidden, NotFound, PanelError, PanelUnavailable, Unauthorized, ValidationFailed
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
 from .search_cache import UserFilter, substring_narrowing
 from .transport import Response, TransportOptions
@@ -64,8 +64,8 @@ _MAX_CREDITS_12 = 9_223_372_036_854_775
 _MAX_SERVER_LIMIT_12 = 1_000_000
 _MISSING_HEADER = "Missing Authorization header"
 _STATE_CONFLICTS = {
-    "suspend": "This account is already suspended.",
-    "unsuspend": "This account is not suspended, so there is no suspension to lift.",
+    "suspend": N_("This account is already suspended."),
+    "unsuspend": N_("This account is not suspended, so there is no suspension to lift."),
 }
 
 
@@ -167,7 +167,7 @@ class CtrlPanelClient(PanelClient):
     default_rate_limit = 60  # throttle:api, per IP
     trims_input = True
     deletes_servers_with_user = True
-    password_setup = (
+    password_setup = N_(
         "No password was given, so a random one was set (it is not kept): the user chooses their own with the "
         'panel\'s "Forgot password" for {email}.'
     )
@@ -489,7 +489,7 @@ class CtrlPanelClient(PanelClient):
         round trip, and it is the only way to change 1.1 credits correctly.
         """
         if current.credits is None:
-            raise PanelUnavailable("The panel's answer had no credits for this account.")
+            raise PanelUnavailable(N_("The panel's answer had no credits for this account."))
         balance = round(current.credits + amount, 3)
         if balance < 0:
             raise ValidationFailed(
@@ -554,7 +554,7 @@ class CtrlPanelClient(PanelClient):
             first = body["data"][0] if body["data"] and isinstance(body["data"][0], dict) else {}
             era = self._raw_era(first.get("credits"))
         else:
-            raise PanelUnavailable("The panel's user list is not in a shape CtrlPanel sends; is this a CtrlPanel?")
+            raise PanelUnavailable(N_("The panel's user list is not in a shape CtrlPanel sends; is this a CtrlPanel?"))
         log.info("%s: CtrlPanel %s detected from its answers", self.name, era.name)
         return era
 
@@ -659,13 +659,13 @@ class CtrlPanelClient(PanelClient):
 
     def _page(self, body: Any) -> UserPage:
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise PanelUnavailable("The panel's user list was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's user list was not in the documented shape."))
         if isinstance(body.get("meta"), dict):
             meta, resource = body["meta"], True  # 1.2.0 resource collection
         elif "current_page" in body:
             meta, resource = body, False  # a raw paginator
         else:
-            raise PanelUnavailable("The panel's user list was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's user list was not in the documented shape."))
         items = [self._user(item, resource=resource) for item in body["data"]]
         return UserPage(
             items=items,
@@ -682,7 +682,7 @@ class CtrlPanelClient(PanelClient):
 
     def _user(self, a: Any, *, resource: bool) -> PanelUser:
         if not isinstance(a, dict) or "id" not in a:
-            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's answer was not in the documented shape."))
         role, admin = _role(a)
         servers = a.get("servers")
         servers_count = a.get("servers_count")

@@ -8,6 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
+def N_(message: str) -> str:
+    """Mark a sentence for the bot's catalogs (`pybabel extract` finds it by this name). The clients speak English
+    in logs; the bot translates a known sentence when it shows the error to a member (cogs/common/errors.py)."""
+    return message
+
+
 class PanelError(Exception):
     """Base of every error a panel client raises. `str(error)` is safe to show in Discord: no URL, no key."""
 
@@ -18,7 +24,7 @@ class PanelError(Exception):
 
 
 class NotFound(PanelError):
-    def __init__(self, message: str = "No such user on the panel.", *, status: int | None = 404) -> None:
+    def __init__(self, message: str = N_("No such user on the panel."), *, status: int | None = 404) -> None:
         super().__init__(message, status=status)
 
 
@@ -28,7 +34,7 @@ class ValidationFailed(PanelError):
     def __init__(
         self,
         fields: Mapping[str, list[str]],
-        message: str = "The panel did not accept that:",
+        message: str = N_("The panel did not accept that:"),
         *,
         status: int | None = 422,
     ) -> None:
@@ -61,7 +67,7 @@ class Conflict(ValidationFailed):
 class UserHasServers(PanelError):
     def __init__(
         self,
-        message: str = "This user still owns servers; delete or transfer them on the panel first.",
+        message: str = N_("This user still owns servers; delete or transfer them on the panel first."),
         *,
         status: int | None = 400,
     ) -> None:
@@ -71,14 +77,14 @@ class UserHasServers(PanelError):
 class Unauthorized(PanelError):
     """The panel did not accept the API key (401): wrong, revoked or expired."""
 
-    def __init__(self, message: str = "The panel did not accept the API key.", *, status: int | None = 401) -> None:
+    def __init__(self, message: str = N_("The panel did not accept the API key."), *, status: int | None = 401) -> None:
         super().__init__(message, status=status)
 
 
 class Forbidden(PanelError):
     """The key is valid but may not do this (403): missing permission, IP allow-list, wrong kind of key."""
 
-    def __init__(self, message: str = "The API key may not do this.", *, status: int | None = 403) -> None:
+    def __init__(self, message: str = N_("The API key may not do this."), *, status: int | None = 403) -> None:
         super().__init__(message, status=status)
 
 
@@ -91,7 +97,9 @@ class RateLimited(PanelError):
 class PanelUnavailable(PanelError):
     """The panel could not be reached or answered with something that is not its documented API (5xx, HTML, timeout)."""
 
-    def __init__(self, message: str = "The panel is not reachable right now.", *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str = N_("The panel is not reachable right now."), *, status: int | None = None
+    ) -> None:
         super().__init__(message, status=status)
 
 

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from .base import PanelClient, Problems, add_problem, walk_pages
 from .errors import (
+    N_,
     Conflict,
     Forbidden,
     NotFound,
@@ -79,7 +80,7 @@ class PterodactylClient(PanelClient):
         }
     )
     default_rate_limit = 240
-    password_setup = "No password was set: the panel emails {email} a link to choose one."
+    password_setup = N_("No password was set: the panel emails {email} a link to choose one.")
     # The panel takes any per_page (no maximum, nothing validated). 500 users is a few hundred kB of JSON that a
     # panel builds in well under a second (no includes are asked for when walking); much larger pages make PHP's
     # transformer and the database slow enough to meet proxies' timeouts, and fewer, larger pages matter when the
@@ -193,9 +194,9 @@ class PterodactylClient(PanelClient):
     async def account_for_key(self, client_api_key: str) -> PanelUser:
         key = client_api_key.strip()
         if key.startswith(_APPLICATION_KEY_PREFIXES):
-            raise Forbidden("That is an application API key; create a client API key on your account page instead.")
+            raise Forbidden(N_("That is an application API key; create a client API key on your account page instead."))
         if not key or len(key) > 255 or any(ch.isspace() for ch in key):
-            raise Unauthorized("That does not look like an API key from the panel's account page.")
+            raise Unauthorized(N_("That does not look like an API key from the panel's account page."))
         secret = SecretStr(key)
 
         def sign(method: str, url: str, body: bytes) -> dict[str, str]:
@@ -203,7 +204,7 @@ class PterodactylClient(PanelClient):
 
         response = await self.transport.request("GET", ACCOUNT, signer=sign)
         if response.status == 401:
-            raise Unauthorized("The panel did not accept that key: it is wrong, revoked or expired.")
+            raise Unauthorized(N_("The panel did not accept that key: it is wrong, revoked or expired."))
         if response.status == 403:
             raise Forbidden(
                 "The panel refused that key: it is an application key, or it only works from certain IP addresses."
@@ -213,7 +214,7 @@ class PterodactylClient(PanelClient):
 
     async def _account_owner(self, attributes: dict[str, Any]) -> PanelUser:
         if "id" not in attributes:
-            raise PanelUnavailable("The panel's account answer had no user id.")
+            raise PanelUnavailable(N_("The panel's account answer had no user id."))
         return await self.get_user(str(attributes["id"]))
 
     # --- writing ------------------------------------------------------------------------------------------------
@@ -329,7 +330,7 @@ class PterodactylClient(PanelClient):
 
     def _page(self, body: Any) -> UserPage:
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise PanelUnavailable("The panel's user list was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's user list was not in the documented shape."))
         pagination = (body.get("meta") or {}).get("pagination") or {}
         items = [self._user(item) for item in body["data"]]
         per_page = int(pagination.get("per_page") or len(items) or 1)
@@ -345,7 +346,7 @@ class PterodactylClient(PanelClient):
     def _attributes(body: Any) -> dict[str, Any]:
         attributes = body.get("attributes") if isinstance(body, dict) else None
         if not isinstance(attributes, dict):
-            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's answer was not in the documented shape."))
         return attributes
 
     def _user(self, body: Any) -> PanelUser:
@@ -405,8 +406,8 @@ class PelicanClient(PterodactylClient):
     async def _account_owner(self, attributes: dict[str, Any]) -> PanelUser:
         uuid = attributes.get("uuid")
         if not uuid:
-            raise PanelUnavailable("The panel's account answer had no uuid.")
+            raise PanelUnavailable(N_("The panel's account answer had no uuid."))
         async for user in self._filtered("uuid", str(uuid)):
             if user.uuid == uuid:
                 return await self.get_user(user.id)
-        raise NotFound("The key's account was not found through the application API.")
+        raise NotFound(N_("The key's account was not found through the application API."))

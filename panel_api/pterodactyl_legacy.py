@@ -49,6 +49,7 @@ from pydantic import SecretStr
 
 from .base import HealthReport, PanelClient, Problems, add_problem, walk_pages
 from .errors import (
+    N_,
     Conflict,
     Forbidden,
     NotFound,
@@ -190,7 +191,7 @@ class LegacyPterodactylClient(PanelClient):
     kind = PanelKind.PTERODACTYL_LEGACY
     display_name = "Pterodactyl 0.5"
     capabilities = frozenset({Capability.LANGUAGE, Capability.PASSWORD})
-    password_setup = (
+    password_setup = N_(
         "No password was set: the account got a random one nobody sees, and the panel's welcome email to {email} "
         "links to its password reset, where the user chooses their own."
     )
@@ -300,7 +301,9 @@ class LegacyPterodactylClient(PanelClient):
         if new_id is None:
             found = await self.find_user(user.email)
             if found is None:
-                raise PanelUnavailable("The panel said it created the account but named no id, and it cannot be found.")
+                raise PanelUnavailable(
+                    N_("The panel said it created the account but named no id, and it cannot be found.")
+                )
             return found
         try:
             return await self.get_user(new_id)
@@ -487,7 +490,7 @@ class LegacyPterodactylClient(PanelClient):
                 total_pages=1,
             )
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise PanelUnavailable("The panel's user list was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's user list was not in the documented shape."))
         meta = found if isinstance(found := body.get("meta"), dict) else {}
         pagination = found if isinstance(found := meta.get("pagination"), dict) else {}
         items = [self._user(item) for item in body["data"]]
@@ -508,7 +511,7 @@ class LegacyPterodactylClient(PanelClient):
     @staticmethod
     def _user(item: Any) -> PanelUser:
         if not isinstance(item, dict) or "id" not in item:
-            raise PanelUnavailable("The panel's answer was not in the documented shape.")
+            raise PanelUnavailable(N_("The panel's answer was not in the documented shape."))
         email = str(item.get("email") or "")
         servers = item.get("servers")
         return PanelUser(

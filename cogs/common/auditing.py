@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from i18n import speaking
+from i18n import _, speaking
 from panel_api import PanelError, PanelUnavailable, PanelUser
 from storage import AuditEntry, AuditOutcome
 
@@ -93,7 +93,7 @@ def describe(entry: AuditEntry, *, emails: bool) -> str:
     """One line of an audit listing. `emails`: where only staff read it privately, the account's email follows its
     name; a channel post names accounts by username and id only (AUDIT_CHANNEL_SHOWS_EMAILS turns emails on)."""
     when = discord.utils.format_dt(entry.at, "R")
-    actor = f"<@{entry.actor_id}>" if entry.actor_id else "the bot"
+    actor = f"<@{entry.actor_id}>" if entry.actor_id else _("the bot")
     target = safe(entry.target_label or entry.target_user_id or "—", limit=80)
     if entry.target_user_id and entry.target_label:
         target += f" (#{safe(entry.target_user_id, limit=40)})"
@@ -103,10 +103,10 @@ def describe(entry: AuditEntry, *, emails: bool) -> str:
     if entry.target_discord_id:
         line += f" (<@{entry.target_discord_id}>)"
     if entry.panel:
-        line += f" on {safe(entry.panel)}"
+        line += " " + _("on {panel}", panel=safe(entry.panel))
     changed = entry.details.get("changed")
     if isinstance(changed, dict) and changed:
-        line += " — " + ", ".join(FIELD_LABELS.get(name, safe(name)) for name in changed)
+        line += " — " + ", ".join(_(FIELD_LABELS[name]) if name in FIELD_LABELS else safe(name) for name in changed)
     if entry.details.get("error"):
         line += f" — {safe(entry.details['error'], limit=120)}"
     return line

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, TypeVar
 import discord
 from discord import app_commands
 
+from i18n import _
+
 if TYPE_CHECKING:
     from bot import PanelDesk
 
@@ -27,11 +29,19 @@ class NotAllowed(app_commands.CheckFailure):
     def __init__(self, needed: Access, role_ids: Iterable[int]) -> None:
         self.needed = needed
         mentions = ", ".join(f"<@&{role_id}>" for role_id in role_ids)
-        what = "an admin role" if needed is Access.ADMIN else "a staff or admin role"
-        if mentions:
-            message = f"You need {what} to use this command ({mentions})."
+        if needed is Access.ADMIN:
+            if mentions:
+                message = _("You need an admin role to use this command ({roles}).", roles=mentions)
+            else:
+                message = _(
+                    "You need an admin role to use this command, and none is configured yet: ask the bot's owner."
+                )
+        elif mentions:
+            message = _("You need a staff or admin role to use this command ({roles}).", roles=mentions)
         else:
-            message = f"You need {what} to use this command, and none is configured yet: ask the bot's owner."
+            message = _(
+                "You need a staff or admin role to use this command, and none is configured yet: ask the bot's owner."
+            )
         super().__init__(message)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from i18n import N_, _, localize, number
 from mailer import Mail, MailError
 from storage import CodeVerdict, Purpose
 from storage.email_codes import CODE_DIGITS, CODE_LIFETIME
@@ -35,29 +36,45 @@ SENDS_PER_HOUR = 5
 MODAL_TIMEOUT = 15 * 60
 
 _ASKED = {
-    Purpose.LINK: "to link itself to your account on the {panel} panel",
-    Purpose.PASSWORD: "to change the password of your account on the {panel} panel",
-    Purpose.REGISTER: "to create an account with this email on the {panel} panel",
+    Purpose.LINK: N_("The Discord account {who} asked to link itself to your account on the {panel} panel."),
+    Purpose.PASSWORD: N_(
+        "The Discord account {who} asked to change the password of your account on the {panel} panel."
+    ),
+    Purpose.REGISTER: N_("The Discord account {who} asked to create an account with this email on the {panel} panel."),
 }
 _SUBJECT = {
-    Purpose.LINK: "{code} is your code to link your Discord account",
-    Purpose.PASSWORD: "{code} is your code to change your panel password",
-    Purpose.REGISTER: "{code} is your code to create your panel account",
+    Purpose.LINK: N_("{code} is your code to link your Discord account"),
+    Purpose.PASSWORD: N_("{code} is your code to change your panel password"),
+    Purpose.REGISTER: N_("{code} is your code to create your panel account"),
 }
+_HELLO = N_("Hello,")
+_TYPE_IT = N_("Type it in Discord, in the form the bot showed. It works once, for {minutes} minutes.")
+_NOT_YOU = N_(
+    "If this was not you: do not give this code to anyone, and ignore this mail. Nothing changes without the code. "
+    "If it happens again, tell the server's staff."
+)
 
 
 async def ensure_may_send(bot: PanelDesk, discord_id: int, purpose: Purpose) -> None:
     """Refuse before anything is sent: mail is off, or this member asked for codes too often lately (one a minute
     for the same thing; `SENDS_PER_HOUR` in all)."""
     if bot.mailer is None:
-        raise UserFacingError("Codes by email are not set up on this server. Ask staff.")
+        raise UserFacingError(_("Codes by email are not set up on this server. Ask staff."))
     recent = await bot.email_codes.sent_since(discord_id, timedelta(hours=1))
     same = [at for at, asked in recent if asked is purpose]
     if same and bot.db.now() < same[-1] + SEND_GAP:
-        raise UserFacingError(f"A code was sent a moment ago. You can ask for another {when(same[-1] + SEND_GAP)}.")
+        raise UserFacingError(
+            _("A code was sent a moment ago. You can ask for another {when}.", when=when(same[-1] + SEND_GAP))
+        )
     if len(recent) >= SENDS_PER_HOUR:
         again = recent[-SENDS_PER_HOUR][0] + timedelta(hours=1)
-        raise UserFacingError(f"You asked for {len(recent)} codes this hour. You can ask again {when(again)}.")
+        raise UserFacingError(
+            _(
+                "You asked for {count} codes this hour. You can ask again {when}.",
+                count=number(len(recent)),
+                when=when(again),
+            )
+        )
 
 
 async def send_code(
@@ -89,24 +106,27 @@ async def send_code(
 
 
 def code_mail(member: discord.abc.User, place: str, purpose: Purpose, code: str, to: str) -> Mail:
-    who = f"{member.name} (Discord id {member.id})"
-    asked = _ASKED[purpose].format(panel=place)
-    minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    text = (
-        f"Hello,\n\nThe Discord account {who} asked {asked}.\n\nYour code: {code}\n\n"
-        f"Type it in Discord, in the form the bot showed. It works once, for {minutes} minutes.\n\n"
-        "If this was not you: do not give this code to anyone, and ignore this mail. Nothing changes without the "
-        "code. If it happens again, tell the server's staff.\n"
+    """The mail, in the current language (the member's: it is sent while answering them)."""
+    who = _("{name} (Discord id {id})", name=member.name, id=member.id)
+    minutes = number(_minutes())
+    hello, type_it, not_you = _(_HELLO), _(_TYPE_IT, minutes=minutes), _(_NOT_YOU)
+    asked = _(_ASKED[purpose], who=who, panel=place)
+    your_code = _("Your code: {code}", code=code)
+    text = f"{hello}\n\n{asked}\n\n{your_code}\n\n{type_it}\n\n{not_you}\n"
+    # The same sentences as markup: the translated words escaped, the member's name and the panel's too.
+    asked_markup = html.escape(_(_ASKED[purpose]), quote=False).format(
+        who=f"<b>{html.escape(who)}</b>", panel=html.escape(place)
     )
-    safe_who, safe_asked = html.escape(who), html.escape(asked)
     markup = (
-        f"<p>Hello,</p><p>The Discord account <b>{safe_who}</b> asked {safe_asked}.</p>"
+        f"<p>{_html(hello)}</p><p>{asked_markup}</p>"
         f'<p style="font-size:24px;letter-spacing:4px"><b>{code}</b></p>'
-        f"<p>Type it in Discord, in the form the bot showed. It works once, for {minutes} minutes.</p>"
-        "<p>If this was not you: do not give this code to anyone, and ignore this mail. Nothing changes without "
-        "the code. If it happens again, tell the server's staff.</p>"
+        f"<p>{_html(type_it)}</p><p>{_html(not_you)}</p>"
     )
-    return Mail(to=to, subject=_SUBJECT[purpose].format(code=code), text=text, html=markup)
+    return Mail(to=to, subject=_(_SUBJECT[purpose], code=code), text=text, html=markup)
+
+
+def _html(sentence: str) -> str:
+    return html.escape(sentence, quote=False)
 
 
 async def check_code(bot: PanelDesk, discord_id: int, panel_name: str, purpose: Purpose, typed: str) -> str:
@@ -116,9 +136,13 @@ async def check_code(bot: PanelDesk, discord_id: int, panel_name: str, purpose: 
         return result.subject
     left = await proof_failed(bot, discord_id, f"{purpose.value} code {result.verdict.value}")
     if result.verdict is CodeVerdict.WRONG:
-        raise UserFacingError(f"That code is not right. {left}")
+        raise UserFacingError(_("That code is not right. {left}", left=left))
     raise UserFacingError(
-        f"That code has expired or was already used. Ask for a new one (codes last {_minutes()} minutes). {left}"
+        _(
+            "That code has expired or was already used. Ask for a new one (codes last {minutes} minutes). {left}",
+            minutes=number(_minutes()),
+            left=left,
+        )
     )
 
 
@@ -126,11 +150,13 @@ def _minutes() -> int:
     return int(CODE_LIFETIME.total_seconds() // 60)
 
 
-def sent_text(what: str) -> str:
+def sent_text(panel: str) -> str:
     """The reply after asking for a code: the same whether or not an account has that email."""
-    return (
-        f"If an account {what} has that email address, a code is on its way to it. It works once, for {_minutes()} "
-        "minutes. Press **Enter the code** when you have it (check the spam folder too)."
+    return _(
+        "If an account on the {panel} panel has that email address, a code is on its way to it. It works once, for "
+        "{minutes} minutes. Press **Enter the code** when you have it (check the spam folder too).",
+        panel=panel,
+        minutes=number(_minutes()),
     )
 
 
@@ -143,7 +169,7 @@ class CodeModal(discord.ui.Modal):
     """One member's code form. No fixed custom id (cogs/common/forms.py); values are read from the submission."""
 
     code: discord.ui.TextInput[CodeModal] = discord.ui.TextInput(
-        label="The code from the mail",
+        label=N_("The code from the mail"),
         custom_id="code",
         min_length=CODE_DIGITS,
         max_length=CODE_DIGITS + 6,
@@ -151,11 +177,13 @@ class CodeModal(discord.ui.Modal):
     )
 
     def __init__(self, title: str, handler: CodeHandler, extra: list[discord.ui.TextInput[Any]]) -> None:
+        """`extra`: more fields, their labels in English (marked with `N_`): said here in the member's language."""
         super().__init__(title=title, timeout=MODAL_TIMEOUT)
         self.handler = handler
         self.extra_ids = [item.custom_id for item in extra]
         for item in extra:
             self.add_item(item)
+        localize(self)
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         code = submitted_value(interaction, "code")
@@ -183,23 +211,23 @@ class EnterCodeView(InvokerView):
         self.handler = handler
         self.extra = extra
 
-    @discord.ui.button(label="Enter the code", style=discord.ButtonStyle.primary, custom_id="code:enter")
+    @discord.ui.button(label=N_("Enter the code"), style=discord.ButtonStyle.primary, custom_id="code:enter")
     async def enter(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         # A new modal at each press, its fields made afresh: one member's form never holds another's input.
         await interaction.response.send_modal(CodeModal(self.title, self.handler, self.extra()))
 
 
 def password_fields() -> list[discord.ui.TextInput[Any]]:
-    """A new password, twice, for one form (made afresh for each)."""
+    """A new password, twice, for one form (made afresh for each), in English: the form says it (`localize`)."""
     return [
         discord.ui.TextInput(
-            label="New password",
+            label=N_("New password"),
             custom_id="password",
             min_length=8,
             max_length=128,
-            placeholder="At least 8 characters",
+            placeholder=N_("At least 8 characters"),
         ),
-        discord.ui.TextInput(label="The new password again", custom_id="again", min_length=8, max_length=128),
+        discord.ui.TextInput(label=N_("The new password again"), custom_id="again", min_length=8, max_length=128),
     ]
 
 
@@ -207,10 +235,11 @@ class PasswordModal(discord.ui.Modal):
     """A new password without a code (PASSWORD_RESET_WITHOUT_EMAIL=true); one member's, no fixed custom id."""
 
     def __init__(self, handler: CodeHandler) -> None:
-        super().__init__(title="Set a new password", timeout=MODAL_TIMEOUT)
+        super().__init__(title=N_("Set a new password"), timeout=MODAL_TIMEOUT)
         self.handler = handler
         for item in password_fields():
             self.add_item(item)
+        localize(self)
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         typed = {name: submitted_value(interaction, name) for name in ("password", "again")}
@@ -223,6 +252,6 @@ class PasswordModal(discord.ui.Modal):
 
 def masked(email: str) -> str:
     """ "c•••@e•••.com": enough for a member to know which mailbox to open, not enough to learn an address."""
-    local, _, domain = email.partition("@")
+    local, _at, domain = email.partition("@")
     name, dot, tld = domain.rpartition(".")
     return f"{local[:1]}•••@{name[:1]}•••{dot}{tld}" if name else f"{local[:1]}•••@{domain[:1]}•••"

@@ -6,19 +6,20 @@ from datetime import datetime
 
 import discord
 
+from i18n import N_, _, number
 from panel_api import PanelClient, PanelUser
 
 from .text import safe
 
 FIELD_LABELS = {
-    "email": "Email",
-    "username": "Username",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "admin": "Admin",
-    "language": "Language",
-    "external_id": "External id",
-    "password": "Password",
+    "email": N_("Email"),
+    "username": N_("Username"),
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "admin": N_("Admin"),
+    "language": N_("Language"),
+    "external_id": N_("External id"),
+    "password": N_("Password"),
 }
 
 
@@ -27,12 +28,12 @@ def timestamp(moment: datetime | None) -> str:
 
 
 def yes_no(value: bool | None) -> str:
-    return "—" if value is None else ("yes" if value else "no")
+    return "—" if value is None else (_("yes") if value else _("no"))
 
 
 def show_value(name: str, value: object) -> str:
     if name == "password":
-        return "changed"
+        return _("changed")
     if isinstance(value, bool):
         return yes_no(value)
     return safe(value, limit=200) if value not in (None, "") else "—"
@@ -51,29 +52,30 @@ def user_embed(
         title=title or safe(user.username, limit=256),
         colour=colour or (discord.Colour.red() if user.suspended else discord.Colour.blurple()),
     )
-    embed.add_field(name="ID", value=safe(user.id))
-    embed.add_field(name="Email", value=safe(user.email))
-    embed.add_field(name="Admin", value=yes_no(user.admin))
+    embed.add_field(name=_("ID"), value=safe(user.id))
+    embed.add_field(name=_("Email"), value=safe(user.email))
+    embed.add_field(name=_("Admin"), value=yes_no(user.admin))
     if user.full_name:
-        embed.add_field(name="Name", value=safe(user.full_name))
+        embed.add_field(name=_("Name"), value=safe(user.full_name))
     optional = [
-        ("UUID", user.uuid),
-        ("Language", user.language),
-        ("Two-factor", None if user.two_factor is None else yes_no(user.two_factor)),
-        ("External id", user.external_id),
-        ("Role", user.role),
-        ("Credits", None if user.credits is None else f"{user.credits:,.2f}"),
-        ("Server limit", user.server_limit),
-        ("Servers", user.servers_count),
-        ("Suspended", None if user.suspended is None else yes_no(user.suspended)),
-        ("Discord (on the panel)", None if user.discord_id is None else f"<@{user.discord_id}>"),
+        (_("UUID"), user.uuid),
+        (_("Language"), user.language),
+        (_("Two-factor"), None if user.two_factor is None else yes_no(user.two_factor)),
+        (_("External id"), user.external_id),
+        (_("Role"), user.role),
+        (_("Credits"), None if user.credits is None else number(user.credits, fixed=True)),
+        (_("Server limit"), user.server_limit),
+        (_("Servers"), user.servers_count),
+        (_("Suspended"), None if user.suspended is None else yes_no(user.suspended)),
     ]
     for label, value in optional:
         if value is not None:
-            embed.add_field(name=label, value=value if label.startswith("Discord") else safe(value))
-    embed.add_field(name="Linked member", value=f"<@{linked_member}>" if linked_member else "not linked")
-    embed.add_field(name="Created", value=timestamp(user.created_at))
-    embed.add_field(name="Updated", value=timestamp(user.updated_at))
+            embed.add_field(name=label, value=safe(value))
+    if user.discord_id is not None:
+        embed.add_field(name=_("Discord (on the panel)"), value=f"<@{user.discord_id}>")
+    embed.add_field(name=_("Linked member"), value=f"<@{linked_member}>" if linked_member else _("not linked"))
+    embed.add_field(name=_("Created"), value=timestamp(user.created_at))
+    embed.add_field(name=_("Updated"), value=timestamp(user.updated_at))
     embed.set_footer(text=f"{client.name} · {client.display_name}")
     return embed
 
@@ -82,11 +84,11 @@ def user_line(user: PanelUser) -> str:
     """One line of a user list."""
     parts = [f"`#{safe(user.id)}` **{safe(user.username, limit=64)}**", safe(user.email, limit=80)]
     if user.admin:
-        parts.append("admin")
+        parts.append(_("admin"))
     if user.credits is not None:
-        parts.append(f"{user.credits:,.2f} credits")
+        parts.append(_("{credits} credits", credits=number(user.credits, fixed=True)))
     if user.servers_count is not None:
-        parts.append(f"{user.servers_count} servers")
+        parts.append(_("{count} servers", count=number(user.servers_count)))
     if user.suspended:
-        parts.append("suspended")
+        parts.append(_("suspended"))
     return " · ".join(parts)

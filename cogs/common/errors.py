@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from i18n import N_, _
 from panel_api import (
     Forbidden,
     NotFound,
@@ -31,6 +32,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# What a value that did not convert is called in the sentence saying so, by the option type discord.py names.
+_KINDS = {
+    discord.AppCommandOptionType.string: N_("text"),
+    discord.AppCommandOptionType.integer: N_("integer"),
+    discord.AppCommandOptionType.number: N_("number"),
+    discord.AppCommandOptionType.boolean: N_("boolean"),
+    discord.AppCommandOptionType.user: N_("user"),
+    discord.AppCommandOptionType.channel: N_("channel"),
+    discord.AppCommandOptionType.role: N_("role"),
+    discord.AppCommandOptionType.mentionable: N_("mentionable"),
+    discord.AppCommandOptionType.attachment: N_("attachment"),
+}
+
+
 class UserFacingError(app_commands.AppCommandError):
     """Raised by cogs to stop a command with a message for the member (bad input, nothing to do)."""
 
@@ -39,22 +54,26 @@ def refuse_invalid(problems: dict[str, list[str]]) -> None:
     """Stop a command with the problems a panel client's check found, before anything is sent to the panel: it
     reads as the panel's own refusal would, under a lead that says nothing was sent."""
     if problems:
-        raise ValidationFailed(problems, "That input would be refused by the panel:")
+        raise ValidationFailed(problems, _("That input would be refused by the panel:"))
 
 
 def describe_panel_error(error: PanelError) -> str:
     """The sentence a member reads for a panel error: what happened and what to do next."""
     if isinstance(error, ValidationFailed):
-        return _with_fields(error.message, error)
+        return _with_fields(_(error.message), error)
     if isinstance(error, RateLimited):
-        return f"The panel is busy right now (rate limited). Try again in about {max(1, round(error.retry_after))} s."
+        return _(
+            "The panel is busy right now (rate limited). Try again in about {seconds} s.",
+            seconds=max(1, round(error.retry_after)),
+        )
     if isinstance(error, Unauthorized | Forbidden):
-        return f"The panel refused the bot's request: {safe(error.message)} Ask an admin to check the bot's API key."
-    if isinstance(error, PanelUnavailable):
-        return f"{safe(error.message)}"
-    if isinstance(error, NotFound | UserHasServers | NotSupported):
-        return safe(error.message)
-    return f"The panel answered with an error: {safe(error.message)}"
+        return _(
+            "The panel refused the bot's request: {message} Ask an admin to check the bot's API key.",
+            message=safe(_(error.message)),
+        )
+    if isinstance(error, PanelUnavailable | NotFound | UserHasServers | NotSupported):
+        return safe(_(error.message))
+    return _("The panel answered with an error: {message}", message=safe(_(error.message)))
 
 
 def _with_fields(lead: str, error: ValidationFailed) -> str:
@@ -74,9 +93,15 @@ def reply_for(error: BaseException) -> tuple[str, str | None]:
     if isinstance(original, UserFacingError | app_commands.CheckFailure):
         return str(original), None
     if isinstance(original, app_commands.TransformerError):
-        return f"{safe(original.value)} is not a valid {original.type.name.lower()} here.", None
+        return _(
+            "{value} is not a valid {kind} here.",
+            value=safe(original.value),
+            kind=_(_KINDS.get(original.type, N_("value"))),
+        ), None
     reference = secrets.token_hex(4)
-    return f"Something went wrong on our side. Reference: `{reference}` (give it to the bot's admins).", reference
+    return _(
+        "Something went wrong on our side. Reference: `{reference}` (give it to the bot's admins).", reference=reference
+    ), reference
 
 
 async def send_ephemeral(interaction: discord.Interaction, content: str) -> None:
@@ -156,9 +181,13 @@ async def answer_if_forgotten(interaction: discord.Interaction) -> None:
     await asyncio.sleep(FORGOTTEN_AFTER)
     if interaction.response.is_done():
         return
-    what = "form" if interaction.type is discord.InteractionType.modal_submit else "button"
-    log.info("nothing answered a %s of %s; telling them it expired", what, interaction.user.id)
-    await send_ephemeral(interaction, f"This {what} has expired (or the bot restarted since). Run the command again.")
+    form = interaction.type is discord.InteractionType.modal_submit
+    log.info("nothing answered a %s of %s; telling them it expired", "form" if form else "button", interaction.user.id)
+    if form:
+        text = _("This form has expired (or the bot restarted since). Run the command again.")
+    else:
+        text = _("This button has expired (or the bot restarted since). Run the command again.")
+    await send_ephemeral(interaction, text)
 
 
 async def offer_nothing(interaction: discord.Interaction) -> None:

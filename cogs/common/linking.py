@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from i18n import N_, _, n_
 from panel_api import Capability, PanelClient, PanelError, PanelUser, UserChanges
 from storage import AccountAlreadyLinked, AuditOutcome, Link, LinkMethod, MemberAlreadyLinked, StateReading
 
@@ -27,14 +28,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METHOD_WORDS = {
-    LinkMethod.EXTERNAL_ID: "the panel account's external id names you",
-    LinkMethod.PANEL_DISCORD: "you connected this Discord account on the panel",
-    LinkMethod.CLIENT_KEY: "you showed one of the account's API keys",
-    LinkMethod.EMAIL_CODE: "you typed the code mailed to the account's email",
-    LinkMethod.REGISTERED: "you created it with /register",
-    LinkMethod.STAFF_APPROVAL: "staff approved your request",
-    LinkMethod.STAFF: "linked by staff",
-    LinkMethod.CREATED: "staff created the account for you",
+    LinkMethod.EXTERNAL_ID: N_("the panel account's external id names you"),
+    LinkMethod.PANEL_DISCORD: N_("you connected this Discord account on the panel"),
+    LinkMethod.CLIENT_KEY: N_("you showed one of the account's API keys"),
+    LinkMethod.EMAIL_CODE: N_("you typed the code mailed to the account's email"),
+    LinkMethod.REGISTERED: N_("you created it with /register"),
+    LinkMethod.STAFF_APPROVAL: N_("staff approved your request"),
+    LinkMethod.STAFF: N_("linked by staff"),
+    LinkMethod.CREATED: N_("staff created the account for you"),
 }
 # Staff decide with full knowledge; cooldowns only hold back self-service.
 STAFF_METHODS = {LinkMethod.STAFF, LinkMethod.STAFF_APPROVAL, LinkMethod.CREATED}
@@ -58,13 +59,20 @@ async def ensure_may_link(bot: PanelDesk, panel_name: str, member: discord.User 
         old_enough_at = member.created_at + timedelta(days=settings.min_account_age_days)
         if now < old_enough_at:
             raise UserFacingError(
-                f"Your Discord account is too new to link a panel account; you can link {when(old_enough_at)}."
+                _(
+                    "Your Discord account is too new to link a panel account; you can link {when}.",
+                    when=when(old_enough_at),
+                )
             )
     existing = await bot.links.get_for_member(panel_name, member.id)
     if existing is not None:
         name = safe(existing.panel_username or f"#{existing.panel_user_id}")
         raise UserFacingError(
-            f"You are already linked to **{name}** on the {panel_name} panel. Use `/unlink` first to link another."
+            _(
+                "You are already linked to **{name}** on the {panel} panel. Use `/unlink` first to link another.",
+                name=name,
+                panel=panel_name,
+            )
         )
     await ensure_attempts_left(bot, member.id)
 
@@ -72,7 +80,7 @@ async def ensure_may_link(bot: PanelDesk, panel_name: str, member: discord.User 
 async def ensure_attempts_left(bot: PanelDesk, discord_id: int) -> None:
     retry_at = await _next_attempt_at(bot, discord_id)
     if retry_at is not None:
-        raise UserFacingError(f"Too many failed attempts to prove an account. Try again {when(retry_at)}.")
+        raise UserFacingError(_("Too many failed attempts to prove an account. Try again {when}.", when=when(retry_at)))
 
 
 async def _next_attempt_at(bot: PanelDesk, discord_id: int) -> datetime | None:
@@ -91,10 +99,10 @@ async def proof_failed(bot: PanelDesk, discord_id: int, reason: str) -> str:
     settings = bot.settings
     retry_at = await _next_attempt_at(bot, discord_id)
     if retry_at is not None:
-        return f"No attempts left for now; you can try again {when(retry_at)}."
+        return _("No attempts left for now; you can try again {when}.", when=when(retry_at))
     used = len(await bot.proof_failures.since(discord_id, timedelta(minutes=settings.link_attempt_window_minutes)))
     left = max(0, settings.link_attempts - used)
-    return f"{left} attempt{'s' if left != 1 else ''} left."
+    return n_("{count} attempt left.", "{count} attempts left.", left)
 
 
 async def ensure_cooldowns(bot: PanelDesk, panel_name: str, discord_id: int, account: PanelUser) -> None:
@@ -105,14 +113,20 @@ async def ensure_cooldowns(bot: PanelDesk, panel_name: str, discord_id: int, acc
     mine = await bot.links.last_unlink_of_member(panel_name, discord_id)
     if mine is not None and mine.panel_user_id != account.id and now < mine.unlinked_at + cooldown:
         raise UserFacingError(
-            f"You unlinked another account {when(mine.unlinked_at)}; "
-            f"you can link a different account {when(mine.unlinked_at + cooldown)}."
+            _(
+                "You unlinked another account {unlinked}; you can link a different account {allowed}.",
+                unlinked=when(mine.unlinked_at),
+                allowed=when(mine.unlinked_at + cooldown),
+            )
         )
     theirs = await bot.links.last_unlink_of_account(panel_name, account.id)
     if theirs is not None and theirs.discord_id != discord_id and now < theirs.unlinked_at + cooldown:
         raise UserFacingError(
-            f"That account was recently unlinked from another member; it can be linked again "
-            f"{when(theirs.unlinked_at + cooldown)}. Ask staff if it is yours."
+            _(
+                "That account was recently unlinked from another member; it can be linked again {allowed}. "
+                "Ask staff if it is yours.",
+                allowed=when(theirs.unlinked_at + cooldown),
+            )
         )
 
 
@@ -149,18 +163,27 @@ async def create_link(
             change.details["linked_to"] = conflict.existing.discord_id
             if by_staff:
                 raise UserFacingError(
-                    f"**{safe(account.username)}** is already linked to <@{conflict.existing.discord_id}>; "
-                    "remove that link first."
+                    _(
+                        "**{name}** is already linked to {member}; remove that link first.",
+                        name=safe(account.username),
+                        member=f"<@{conflict.existing.discord_id}>",
+                    )
                 ) from None
             raise UserFacingError(
-                "That panel account is already linked to another member. If it is yours, ask staff for help."
+                _("That panel account is already linked to another member. If it is yours, ask staff for help.")
             ) from None
         except MemberAlreadyLinked as conflict:
-            existing = conflict.existing
-            who = f"<@{member.id}> is" if by_staff else "You are"
-            raise UserFacingError(
-                f"{who} already linked to #{safe(existing.panel_user_id)} on the {panel_name} panel."
-            ) from None
+            account_id = safe(conflict.existing.panel_user_id)
+            if by_staff:
+                refusal = _(
+                    "{member} is already linked to #{id} on the {panel} panel.",
+                    member=f"<@{member.id}>",
+                    id=account_id,
+                    panel=panel_name,
+                )
+            else:
+                refusal = _("You are already linked to #{id} on the {panel} panel.", id=account_id, panel=panel_name)
+            raise UserFacingError(refusal) from None
     if account.credits is not None:
         # The balance at link time is where top-up notices count from: a payment made before the first sweep
         # after linking is then told, not taken as the starting point.
@@ -186,7 +209,9 @@ async def remove_link(
         change.details["reason"] = reason
         link = await bot.links.unlink_member(panel_name, discord_id, reason=reason)
         if link is None:
-            raise UserFacingError(f"<@{discord_id}> has no link on the {panel_name} panel.")
+            raise UserFacingError(
+                _("{member} has no link on the {panel} panel.", member=f"<@{discord_id}>", panel=panel_name)
+            )
         change.target_label = link.panel_username
         change.details["method"] = link.method.value
         change.details["panel_user_id"] = link.panel_user_id
@@ -242,12 +267,18 @@ async def write_external_id(bot: PanelDesk, client: PanelClient, account: PanelU
     if account.external_id == str(discord_id):
         return None
     if account.external_id:
-        return f"The account's external id is already `{safe(account.external_id)}`; it was left as it is."
+        return _(
+            "The account's external id is already `{external_id}`; it was left as it is.",
+            external_id=safe(account.external_id),
+        )
     try:
         await client.update_user(account.id, UserChanges(external_id=str(discord_id)))
     except PanelError as exc:
         log.warning("could not write the external id of panel user %s: %s", account.id, exc.message)
-        return f"The member's Discord id could not be written to the account's external id: {exc.message}"
+        return _(
+            "The member's Discord id could not be written to the account's external id: {problem}",
+            problem=exc.message,
+        )
     return None
 
 
@@ -266,5 +297,10 @@ async def clear_external_id(bot: PanelDesk, panel_name: str, link: Link) -> None
 
 
 def linked_message(account: PanelUser, panel_name: str, method: LinkMethod, notes: list[str]) -> str:
-    lines = [f"Linked to **{safe(account.username)}** on the {panel_name} panel ({METHOD_WORDS[method]}).", *notes]
-    return "\n".join(lines)
+    linked = _(
+        "Linked to **{name}** on the {panel} panel ({how}).",
+        name=safe(account.username),
+        panel=panel_name,
+        how=_(METHOD_WORDS[method]),
+    )
+    return "\n".join([linked, *notes])

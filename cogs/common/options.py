@@ -15,6 +15,8 @@ from typing import Any
 import discord
 from discord import AppCommandOptionType, app_commands
 
+from i18n import N_, _, number
+
 # Discord ids are 64-bit, and none issued yet (nor before 2084) reaches 2**63; SQLite's integers end there too.
 MAX_SNOWFLAKE = 2**63 - 1
 # Discord's integer options are limited to what JavaScript's numbers hold exactly.
@@ -28,23 +30,32 @@ _SNOWFLAKE_TYPES = {
     AppCommandOptionType.attachment,
 }
 _TYPE_WORDS = {
-    AppCommandOptionType.string: "text",
-    AppCommandOptionType.integer: "a whole number",
-    AppCommandOptionType.number: "a number",
-    AppCommandOptionType.boolean: "true or false",
-    AppCommandOptionType.user: "a member",
-    AppCommandOptionType.channel: "a channel",
-    AppCommandOptionType.role: "a role",
-    AppCommandOptionType.mentionable: "a member or role",
-    AppCommandOptionType.attachment: "a file",
+    AppCommandOptionType.string: N_("text"),
+    AppCommandOptionType.integer: N_("a whole number"),
+    AppCommandOptionType.number: N_("a number"),
+    AppCommandOptionType.boolean: N_("true or false"),
+    AppCommandOptionType.user: N_("a member"),
+    AppCommandOptionType.channel: N_("a channel"),
+    AppCommandOptionType.role: N_("a role"),
+    AppCommandOptionType.mentionable: N_("a member or role"),
+    AppCommandOptionType.attachment: N_("a file"),
 }
-RETRY = "Run the command again from Discord's command list."
+RETRY = N_("Run the command again from Discord's command list.")
 
 AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
 
 
 class OptionProblem(Exception):
     """What is wrong with an interaction's options; `str()` is the sentence the member reads."""
+
+
+def _problem(sentence: str, **values: object) -> OptionProblem:
+    """A problem the member can only fix by running the command again from the list."""
+    return OptionProblem(f"{_(sentence, **values)} {_(RETRY)}")
+
+
+def _type_words(kind: AppCommandOptionType) -> str:
+    return _(_TYPE_WORDS.get(kind, N_("something else")))
 
 
 def check_command_data(
@@ -56,19 +67,19 @@ def check_command_data(
     yet: Discord's app checks those when the command is sent.
     """
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        raise OptionProblem(f"That command arrived in a form Discord never sends. {RETRY}")
+        raise _problem("That command arrived in a form Discord never sends.")
     command = _top_level(tree, data["name"], guild_id)
     path = [data["name"]]
     options = data.get("options", [])
     while isinstance(command, app_commands.Group):
         if not isinstance(options, list) or len(options) != 1 or not isinstance(options[0], dict):
-            raise OptionProblem(f"/{' '.join(path)} arrived without a subcommand. {RETRY}")
+            raise _problem("{command} arrived without a subcommand.", command="/" + " ".join(path))
         name = options[0].get("name")
         child = command.get_command(name) if isinstance(name, str) else None
         kind = AppCommandOptionType.subcommand_group if isinstance(child, app_commands.Group) else None
         expected = (kind or AppCommandOptionType.subcommand).value
         if child is None or options[0].get("type") != expected:
-            raise OptionProblem(f"/{' '.join(path)} has no subcommand {name!r}. {RETRY}")
+            raise _problem("{command} has no subcommand {name}.", command="/" + " ".join(path), name=repr(name))
         command, path, options = child, [*path, name], options[0].get("options", [])
     _check_options(command, "/" + " ".join(path), options, autocomplete=autocomplete)
     resolved = data.get("resolved", {})
@@ -76,7 +87,7 @@ def check_command_data(
         isinstance(entries, dict) and all(isinstance(entry, dict) for entry in entries.values())
         for entries in resolved.values()
     ):
-        raise OptionProblem(f"That command arrived with members or channels in a form Discord never sends. {RETRY}")
+        raise _problem("That command arrived with members or channels in a form Discord never sends.")
 
 
 def _top_level(tree: app_commands.CommandTree[Any], name: str, guild_id: int | None) -> AnyCommand:
@@ -86,8 +97,11 @@ def _top_level(tree: app_commands.CommandTree[Any], name: str, guild_id: int | N
     command = command or tree.get_command(name)
     if not isinstance(command, app_commands.Command | app_commands.Group):
         raise OptionProblem(
-            f"/{name} is not one of this bot's commands any more. Wait a minute for Discord to update the command "
-            "list, or ask an admin to run `/panel sync`."
+            _(
+                "{command} is not one of this bot's commands any more. Wait a minute for Discord to update the "
+                "command list, or ask an admin to run `/panel sync`.",
+                command=f"/{name}",
+            )
         )
     return command
 
@@ -96,47 +110,47 @@ def _check_options(
     command: app_commands.Command[Any, ..., Any], where: str, options: object, *, autocomplete: bool
 ) -> None:
     if not isinstance(options, list):
-        raise OptionProblem(f"{where} arrived with its options in a form Discord never sends. {RETRY}")
+        raise _problem("{command} arrived with its options in a form Discord never sends.", command=where)
     parameters = {parameter.display_name: parameter for parameter in command.parameters}
     seen: set[str] = set()
     focused = 0
     for option in options:
         if not isinstance(option, dict) or not isinstance(option.get("name"), str):
-            raise OptionProblem(f"{where} arrived with an option in a form Discord never sends. {RETRY}")
+            raise _problem("{command} arrived with an option in a form Discord never sends.", command=where)
         name = option["name"]
         parameter = parameters.get(name)
         if parameter is None:
-            raise OptionProblem(f"`{_shown(name)}` is not an option of {where}. {RETRY}")
+            raise _problem("`{name}` is not an option of {command}.", name=_shown(name), command=where)
         if name in seen:
-            raise OptionProblem(f"`{name}` was given twice. {RETRY}")
+            raise _problem("`{name}` was given twice.", name=name)
         seen.add(name)
         if option.get("type") != parameter.type.value:
-            raise OptionProblem(f"`{name}` should be {_TYPE_WORDS.get(parameter.type, 'something else')}. {RETRY}")
+            raise _problem("`{name}` should be {kind}.", name=name, kind=_type_words(parameter.type))
         if option.get("focused"):
             focused += 1
             if not autocomplete or not parameter.autocomplete:
-                raise OptionProblem(f"`{name}` has no suggestions to offer. {RETRY}")
+                raise _problem("`{name}` has no suggestions to offer.", name=name)
             if not isinstance(option.get("value"), str | int | float) or isinstance(option.get("value"), bool):
-                raise OptionProblem(f"`{name}` arrived as something that cannot be typed. {RETRY}")
+                raise _problem("`{name}` arrived as something that cannot be typed.", name=name)
             continue
         _check_value(parameter, option.get("value"), autocomplete=autocomplete)
     if autocomplete:
         if focused != 1:
-            raise OptionProblem(f"Suggestions need exactly one option being typed. {RETRY}")
+            raise _problem("Suggestions need exactly one option being typed.")
         return
     missing = [name for name, parameter in parameters.items() if parameter.required and name not in seen]
     if missing:
-        raise OptionProblem(f"{where} needs {', '.join(f'`{name}`' for name in missing)}. {RETRY}")
+        raise _problem("{command} needs {options}.", command=where, options=", ".join(f"`{name}`" for name in missing))
 
 
 def _check_value(parameter: app_commands.Parameter, value: object, *, autocomplete: bool) -> None:
     name, kind = parameter.display_name, parameter.type
-    wrong = OptionProblem(f"`{name}` should be {_TYPE_WORDS.get(kind, 'something else')}. {RETRY}")
+    wrong = _problem("`{name}` should be {kind}.", name=name, kind=_type_words(kind))
     if kind is AppCommandOptionType.string:
         if not isinstance(value, str):
             raise wrong
         if not autocomplete:
-            _check_bounds(name, len(value), parameter, unit=" characters long")
+            _check_bounds(name, len(value), parameter, length=True)
     elif kind is AppCommandOptionType.integer:
         if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_INTEGER:
             raise wrong
@@ -156,18 +170,29 @@ def _check_value(parameter: app_commands.Parameter, value: object, *, autocomple
             raise wrong
     choices = [choice.value for choice in parameter.choices]
     if choices and value not in choices and not autocomplete:
-        raise OptionProblem(f"`{name}` must be one of: {', '.join(str(c) for c in choices)}. {RETRY}")
+        raise _problem("`{name}` must be one of: {choices}.", name=name, choices=", ".join(str(c) for c in choices))
 
 
-def _check_bounds(name: str, measured: float, parameter: app_commands.Parameter, *, unit: str = "") -> None:
+def _check_bounds(name: str, measured: float, parameter: app_commands.Parameter, *, length: bool = False) -> None:
     low, high = parameter.min_value, parameter.max_value
     if (low is None or measured >= low) and (high is None or measured <= high):
         return
+    values = {"name": name, "low": number(low or 0), "high": number(high or 0)}
     if low is not None and high is not None:
-        span = f"between {low:g} and {high:g}"
+        sentence = (
+            N_("`{name}` must be between {low} and {high} characters long.")
+            if length
+            else N_("`{name}` must be between {low} and {high}.")
+        )
+    elif low is not None:
+        sentence = (
+            N_("`{name}` must be at least {low} characters long.") if length else N_("`{name}` must be at least {low}.")
+        )
     else:
-        span = f"at least {low:g}" if low is not None else f"at most {high:g}"
-    raise OptionProblem(f"`{name}` must be {span}{unit}.")
+        sentence = (
+            N_("`{name}` must be at most {high} characters long.") if length else N_("`{name}` must be at most {high}.")
+        )
+    raise OptionProblem(_(sentence, **values))
 
 
 def _shown(name: str) -> str:

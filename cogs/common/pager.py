@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from i18n import N_, _
+
 from .errors import report_error
 from .text import NO_MENTIONS
 
@@ -28,8 +30,8 @@ if TYPE_CHECKING:
 # Renders page `n` (clamped by the renderer as it sees fit) and says how many pages there are now.
 PageRenderer = Callable[[int], Awaitable[tuple[discord.Embed, int]]]
 
-EXPIRED = "This list has expired: run the command again to page through it."
-NOT_YOURS = "These buttons belong to the person who ran the command."
+EXPIRED = N_("This list has expired: run the command again to page through it.")
+NOT_YOURS = N_("These buttons belong to the person who ran the command.")
 
 
 @dataclass(slots=True)
@@ -95,7 +97,7 @@ class PageTurn(
     def __init__(self, token: str, direction: str, page: int, *, disabled: bool = False) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Previous" if direction == "previous" else "Next",
+                label=_("Previous") if direction == "previous" else _("Next"),
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"pager:{token}:{direction}:{max(page, 0)}",
                 disabled=disabled,
@@ -113,10 +115,10 @@ class PageTurn(
     async def callback(self, interaction: discord.Interaction[PanelDesk]) -> None:  # type: ignore[override]
         listing = interaction.client.open_lists.get(self.token)
         if listing is None:
-            await interaction.response.edit_message(content=EXPIRED, view=None)
+            await interaction.response.edit_message(content=_(EXPIRED), view=None)
             return
         if interaction.user.id != listing.owner_id:
-            await interaction.response.send_message(NOT_YOURS, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(_(NOT_YOURS), ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
         # The panel may be slow: acknowledge first, then edit, so Discord's 3-second window never lapses.
         await interaction.response.defer()

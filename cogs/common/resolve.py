@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from i18n import N_, _
 from panel_api import Capability, NotFound, PanelClient, PanelError, PanelUser
 
 from .errors import UserFacingError
@@ -25,8 +26,8 @@ _MENTION = re.compile(r"^<@!?(\d{15,20})>$")
 _SNOWFLAKE = re.compile(r"^\d{17,20}$")
 AUTOCOMPLETE_BUDGET = 2.0  # seconds; Discord drops autocomplete answers after 3
 # Option descriptions shared by every command that takes a panel account or a panel.
-USER_HELP = "An id, email, username or external id, or a linked @member"
-PANEL_HELP = "Which panel (the default one when left out)"
+USER_HELP = N_("An id, email, username or external id, or a linked @member")
+PANEL_HELP = N_("Which panel (the default one when left out)")
 
 
 def panel_for(interaction: discord.Interaction[PanelDesk], panel: str | None) -> tuple[str, PanelClient]:
@@ -38,10 +39,16 @@ def panel_for(interaction: discord.Interaction[PanelDesk], panel: str | None) ->
 async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, reference: str) -> PanelUser:
     text = reference.strip()
     if not text:
-        raise UserFacingError("Say which user: an id, email, username, external id or a linked @member.")
+        raise UserFacingError(_("Say which user: an id, email, username, external id or a linked @member."))
     member = _MENTION.match(text) or _SNOWFLAKE.match(text)
     if member and int(member.group(1) if member.re is _MENTION else member.group(0)) > MAX_SNOWFLAKE:
-        raise NotFound(f"No user on the {panel_name} panel has the id, email, username or external id {text!r}.")
+        raise NotFound(
+            _(
+                "No user on the {panel} panel has the id, email, username or external id {reference}.",
+                panel=panel_name,
+                reference=repr(text),
+            )
+        )
     if member:
         discord_id = int(member.group(1) if member.re is _MENTION else member.group(0))
         link = await bot.links.get_for_member(panel_name, discord_id)
@@ -50,7 +57,9 @@ async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, ref
         # Not linked, but an account's external id may name the member (set by the panel's admins or billing).
         found = await client.find_user(str(discord_id)) if client.supports(Capability.EXTERNAL_ID) else None
         if found is None:
-            raise UserFacingError(f"<@{discord_id}> has no linked account on the {panel_name} panel.")
+            raise UserFacingError(
+                _("{member} has no linked account on the {panel} panel.", member=f"<@{discord_id}>", panel=panel_name)
+            )
         return found
     if text.isascii() and text.isdigit() and int(text) <= MAX_SNOWFLAKE:  # no panel numbers its users higher
         try:
@@ -59,7 +68,13 @@ async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, ref
             pass  # a username can be all digits too
     user = await client.find_user(text)
     if user is None:
-        raise NotFound(f"No user on the {panel_name} panel has the id, email, username or external id {text!r}.")
+        raise NotFound(
+            _(
+                "No user on the {panel} panel has the id, email, username or external id {reference}.",
+                panel=panel_name,
+                reference=repr(text),
+            )
+        )
     return user
 
 
@@ -73,7 +88,7 @@ async def user_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     """Up to 25 panel users matching what is typed so far; an empty list rather than an error when slow."""
     try:
-        _, client = panel_for(interaction, getattr(interaction.namespace, "panel", None))
+        _unused, client = panel_for(interaction, getattr(interaction.namespace, "panel", None))
         # A request per keystroke would spend the panel's rate limit on typing: suggestions come from recent
         # answers where they can, and otherwise from a share of the budget that commands never wait behind.
         users = await asyncio.wait_for(client.suggest_users(_typed(current), limit=25), AUTOCOMPLETE_BUDGET)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from i18n import _
 from panel_api import Capability, PanelUser
 from settings import ADMIN_FLAG, RULE_NEEDS, RoleCondition, RoleRule
 from storage import Link
@@ -111,13 +112,14 @@ def account_holds(rule: RoleRule, user: AccountFacts) -> bool | None:
 def rule_holds(
     rule: RoleRule, links: Sequence[Link], facts: Facts, capabilities: Mapping[str, frozenset[Capability]]
 ) -> tuple[bool | None, str]:
-    """Three-valued OR over the member's linked accounts the rule looks at, with a few words on why."""
+    """Three-valued OR over the member's linked accounts the rule looks at, with a few words on why (for /roles
+    show, in the current language)."""
     panels = rule_panels(rule, capabilities)
     in_scope = [link for link in links if link.panel in panels]
     if not in_scope:
-        return False, "no linked account" + (f" on {rule.panel}" if rule.panel else "")
+        return False, _("no linked account on {panel}", panel=rule.panel) if rule.panel else _("no linked account")
     if rule.when is RoleCondition.LINKED:
-        return True, f"linked on {in_scope[0].panel}"
+        return True, _("linked on {panel}", panel=in_scope[0].panel)
     unknown: list[str] = []
     for link in in_scope:
         fact = facts.get((link.panel, link.panel_user_id))
@@ -128,12 +130,12 @@ def rule_holds(
             continue
         holds = account_holds(rule, fact)
         if holds:
-            return True, f"{fact.username} on {link.panel} meets it"
+            return True, _("{username} on {panel} meets it", username=fact.username, panel=link.panel)
         if holds is None:
             unknown.append(link.panel)
     if unknown:
-        return None, f"could not read the account on {', '.join(sorted(set(unknown)))}"
-    return False, "the linked account does not meet it"
+        return None, _("could not read the account on {panels}", panels=", ".join(sorted(set(unknown))))
+    return False, _("the linked account does not meet it")
 
 
 def decide(
@@ -159,4 +161,10 @@ def managed_roles(rules: Iterable[RoleRule]) -> list[int]:
 
 
 def describe_rules(rules: Iterable[RoleRule], role_id: int) -> str:
-    return " or ".join(rule.describe() for rule in rules if rule.role_id == role_id)
+    """The rules for one role, for /roles show: "has_servers 1 on main or linked" (the rules themselves as written
+    in ROLE_RULES, the "or" in the current language)."""
+    described = [rule.describe() for rule in rules if rule.role_id == role_id]
+    text = described[0] if described else ""
+    for another in described[1:]:
+        text = _("{rules} or {rule}", rules=text, rule=another)
+    return text

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from i18n import N_, SOURCE, _, number, speaking
 from panel_api import Capability, PanelError, PanelUser
 from settings import RoleRule
 from storage import AuditOutcome, Link
@@ -33,6 +34,28 @@ if TYPE_CHECKING:
     from bot import PanelDesk
 
 log = logging.getLogger(__name__)
+
+
+class Problem:
+    """Why the bot cannot give or take a managed role, with the fix. Said when it is read, in the language of whoever
+    reads it (`str()`: /roles, /panel status); `english` for the log and `--check`."""
+
+    __slots__ = ("_sentence", "_values")
+
+    def __init__(self, sentence: str, /, **values: object) -> None:
+        """`sentence`: marked with `N_`, its `{placeholders}` filled from `values`."""
+        self._sentence = sentence
+        self._values = values
+
+    def __str__(self) -> str:
+        return _(self._sentence, **self._values)
+
+    def __repr__(self) -> str:
+        return f"Problem({self.english!r})"
+
+    @property
+    def english(self) -> str:
+        return self._sentence.format(**self._values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +73,7 @@ class PassReport:
     added: Counter[int] = field(default_factory=Counter)
     removed: Counter[int] = field(default_factory=Counter)
     failed: int = 0
-    problems: dict[int, str] = field(default_factory=dict)
+    problems: dict[int, Problem] = field(default_factory=dict)
     unknown: int = 0  # member-roles left as they are because a rule could not be decided
     cut_short: bool = False
     seconds: float = 0.0
@@ -87,7 +110,7 @@ class RoleSync:
         self._warned: set[int] = set()  # roles whose problem was logged since the last pass began
         # Roles Discord refused to change though the cache saw no problem (permissions changed meanwhile): skipped
         # for the rest of the pass, and named in /panel status until a change of that role succeeds.
-        self._refused: dict[int, str] = {}
+        self._refused: dict[int, Problem] = {}
         self.last_pass: PassReport | None = None
 
     # --- what is managed --------------------------------------------------------------------------------------
@@ -138,10 +161,10 @@ class RoleSync:
                     found.setdefault(role_id, guild)
         return found
 
-    def problems(self) -> dict[int, str]:
+    def problems(self) -> dict[int, Problem]:
         """Each managed role the bot cannot give or take, with the fix, in one sentence."""
         where = self.role_guilds()
-        found: dict[int, str] = {}
+        found: dict[int, Problem] = {}
         for role_id in managed_roles(self.rules):
             guild = where.get(role_id)
             if guild is None:
@@ -152,12 +175,12 @@ class RoleSync:
                 found[role_id] = problem
         return found
 
-    def _warn(self, problems: Mapping[int, str]) -> None:
+    def _warn(self, problems: Mapping[int, Problem]) -> None:
         """One WARNING per role per pass, however many members it would have changed."""
-        for role_id, sentence in problems.items():
+        for role_id, problem in problems.items():
             if role_id not in self._warned:
                 self._warned.add(role_id)
-                log.warning("Role sync skips role %s: %s", role_id, sentence)
+                log.warning("Role sync skips role %s: %s", role_id, problem.english)
 
     # --- one member ---------------------------------------------------------------------------------------------
 
@@ -191,12 +214,16 @@ class RoleSync:
                 for role_id, verdict in verdicts.items():
                     differs = verdict.wanted is not None and verdict.wanted != (member.get_role(role_id) is not None)
                     if role_id in problems and differs:
-                        outcome.notes.append(f"The <@&{role_id}> role is not the bot's to give; staff were told.")
+                        outcome.notes.append(
+                            _("The {role} role is not the bot's to give; staff were told.", role=f"<@&{role_id}>")
+                        )
         said = []
         if outcome.added:
-            said.append(f"<@{discord_id}> now has the {_mentions(outcome.added)} role.")
+            said.append(
+                _("{member} now has the {roles} role.", member=f"<@{discord_id}>", roles=_mentions(outcome.added))
+            )
         if outcome.removed:
-            said.append(f"The {_mentions(outcome.removed)} role was taken back.")
+            said.append(_("The {roles} role was taken back.", roles=_mentions(outcome.removed)))
         outcome.notes[:0] = said
         return outcome
 
@@ -233,7 +260,7 @@ class RoleSync:
         return fresh, gone
 
     def plan(
-        self, member: discord.Member, links: list[Link], problems: Mapping[int, str]
+        self, member: discord.Member, links: list[Link], problems: Mapping[int, Problem]
     ) -> tuple[dict[int, Verdict], list[RoleChange]]:
         """The member's verdicts, and the changes that make their roles agree (problem roles left out)."""
         verdicts = decide(self.rules, links, self.facts, self.capabilities())
@@ -308,7 +335,7 @@ class RoleSync:
                         verdicts, changes = self.plan(member, links, report.problems)
                     report.unknown += sum(1 for verdict in verdicts.values() if verdict.wanted is None)
                     for change in changes:
-                        done, _ = await self._apply(member, change, reason=_reason(change, verdicts))
+                        done, _note = await self._apply(member, change, reason=_reason(change, verdicts))
                         if done:
                             (report.added if change.added else report.removed)[change.role_id] += 1
                             report.changes.append(change)
@@ -321,9 +348,11 @@ class RoleSync:
         self.last_pass = report
         self.bot.metrics.role_pass_finished(report)
         if report.changed or report.failed:
+            with speaking(SOURCE):  # the log's digits, whoever asked for the pass
+                summary = self.summary(report)
             log.info(
                 "Role sync: %s over %d member(s) in %.1f s%s",
-                self.summary(report) or "nothing changed",
+                summary or "nothing changed",
                 report.members,
                 report.seconds,
                 f", {report.failed} change(s) failed" if report.failed else "",
@@ -345,18 +374,22 @@ class RoleSync:
             else:
                 await member.remove_roles(role, reason=reason, atomic=True)
         except discord.Forbidden as exc:
-            sentence = role_problem(member.guild, member.guild.get_role(change.role_id)) or (
-                f"Discord refused to change role {change.role_id} ({exc.text}) — check the bot's Manage Roles "
-                "permission and that its highest role is above this one."
+            problem = role_problem(member.guild, member.guild.get_role(change.role_id)) or Problem(
+                N_(
+                    "Discord refused to change role {role_id} ({text}) — check the bot's Manage Roles permission and "
+                    "that its highest role is above this one."
+                ),
+                role_id=change.role_id,
+                text=exc.text,
             )
-            self._refused[change.role_id] = sentence
-            self._warn({change.role_id: sentence})
-            return False, f"The <@&{change.role_id}> role could not be changed; staff were told."
+            self._refused[change.role_id] = problem
+            self._warn({change.role_id: problem})
+            return False, _("The {role} role could not be changed; staff were told.", role=f"<@&{change.role_id}>")
         except discord.NotFound:
             return False, None  # the member left or the role was deleted meanwhile: the next pass sees which
         except discord.HTTPException as exc:
             log.warning("Role sync: could not change role %s of member %s: %s", change.role_id, member.id, exc)
-            return False, "A role could not be changed just now; the next sync tries again."
+            return False, _("A role could not be changed just now; the next sync tries again.")
         self._refused.pop(change.role_id, None)
         # Discord tells the cache by a GUILD_MEMBER_UPDATE a moment later; until then the cache would have the next
         # pass (or an event) make the same change again.
@@ -386,18 +419,27 @@ class RoleSync:
         parts = []
         for role_id in managed_roles(self.rules):
             if report.added[role_id]:
-                parts.append(f"+{report.added[role_id]} {self.role_name(role_id)}")
+                parts.append(f"+{number(report.added[role_id])} {self.role_name(role_id)}")
             if report.removed[role_id]:
-                parts.append(f"-{report.removed[role_id]} {self.role_name(role_id)}")
+                parts.append(f"-{number(report.removed[role_id])} {self.role_name(role_id)}")
         return ", ".join(parts)
 
     async def _post_summary(self, report: PassReport) -> None:
         channel_id = self.bot.settings.audit_channel_id
         if not channel_id or not report.changed:
             return
-        line = f"🔁 Role sync: {self.summary(report)} ({report.members} member(s) checked)"
-        if report.failed:
-            line += f"; {report.failed} change(s) failed and are tried again next sync"
+        with speaking(self.bot.staff_language()):  # a post in a staff channel
+            summary, members = self.summary(report), number(report.members)
+            if report.failed:
+                line = _(
+                    "🔁 Role sync: {summary} ({count} member(s) checked); {failed} change(s) failed and are tried "
+                    "again next sync",
+                    summary=summary,
+                    count=members,
+                    failed=number(report.failed),
+                )
+            else:
+                line = _("🔁 Role sync: {summary} ({count} member(s) checked)", summary=summary, count=members)
         try:
             channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
             if isinstance(channel, discord.abc.Messageable):
@@ -406,32 +448,49 @@ class RoleSync:
             log.warning("could not post the role sync summary to channel %s: %s", channel_id, exc)
 
 
-def missing_role(role_id: int) -> str:
-    return (
-        f"Role {role_id} in ROLE_RULES is in none of the bot's servers (deleted?) — create it again and put its new "
-        "id in the rules, or remove the rule."
+def missing_role(role_id: int) -> Problem:
+    return Problem(
+        N_(
+            "Role {role_id} in ROLE_RULES is in none of the bot's servers (deleted?) — create it again and put its new "
+            "id in the rules, or remove the rule."
+        ),
+        role_id=role_id,
     )
 
 
-def role_problem(guild: discord.Guild, role: discord.Role | None, me: discord.Member | None = None) -> str | None:
+def role_problem(guild: discord.Guild, role: discord.Role | None, me: discord.Member | None = None) -> Problem | None:
     """Why the bot cannot give or take `role` in `guild`, with the fix; None when it can. `me`: the bot's member,
     when the guild did not come from the gateway's cache (`--check` reads it over REST)."""
     if role is None:
-        return "The role no longer exists (deleted?) — create it again and put its new id in ROLE_RULES."
-    name = f"Role {safe(role.name, limit=60)!r} ({role.id})"
+        return Problem(N_("The role no longer exists (deleted?) — create it again and put its new id in ROLE_RULES."))
+    name = repr(safe(role.name, limit=60))
     if role.is_default():
-        return "@everyone is every member's role and cannot be given — name another role in ROLE_RULES."
+        return Problem(N_("@everyone is every member's role and cannot be given — name another role in ROLE_RULES."))
     if role.managed:
-        return f"{name} belongs to an integration (a bot or boosts) and cannot be given — use a role you created."
+        return Problem(
+            N_(
+                "Role {name} ({role_id}) belongs to an integration (a bot or boosts) and cannot be given — use a role "
+                "you created."
+            ),
+            name=name,
+            role_id=role.id,
+        )
     me = me or guild.me
     if me is None:
         return None  # not connected yet; checked again at the next pass
     if not me.guild_permissions.manage_roles:
-        return "The bot lacks the Manage Roles permission — give its role Manage Roles in Server Settings > Roles."
+        return Problem(
+            N_("The bot lacks the Manage Roles permission — give its role Manage Roles in Server Settings > Roles.")
+        )
     if role >= me.top_role and guild.owner_id != me.id:
-        return (
-            f"{name} is not below the bot's highest role {safe(me.top_role.name, limit=60)!r} — in Server Settings > "
-            "Roles, drag the bot's role above it."
+        return Problem(
+            N_(
+                "Role {name} ({role_id}) is not below the bot's highest role {top} — in Server Settings > Roles, drag "
+                "the bot's role above it."
+            ),
+            name=name,
+            role_id=role.id,
+            top=repr(safe(me.top_role.name, limit=60)),
         )
     return None
 
@@ -461,12 +520,12 @@ async def check_roles_over_rest(client: discord.Client, rules: Iterable[RoleRule
     lines = []
     for role_id in managed_roles(rules):
         if role_id not in found:
-            lines.append(missing_role(role_id))
+            lines.append(missing_role(role_id).english)
             continue
         guild, me = found[role_id]
         problem = role_problem(guild, guild.get_role(role_id), me)
         if problem:
-            lines.append(f"Role {role_id}: {problem}")
+            lines.append(f"Role {role_id}: {problem.english}")
     return lines
 
 

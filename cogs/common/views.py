@@ -6,6 +6,8 @@ import contextlib
 
 import discord
 
+from i18n import N_, _, localize
+
 from .errors import report_error
 from .text import NO_MENTIONS
 
@@ -23,12 +25,13 @@ class InvokerView(discord.ui.View):
         for item in self.children:
             if isinstance(item, discord.ui.Button | discord.ui.Select) and item.custom_id:
                 item.custom_id = f"{item.custom_id}:{self.id}"
+        localize(self)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.author_id:
             return True
         await interaction.response.send_message(
-            "These buttons belong to the person who ran the command.", ephemeral=True, allowed_mentions=NO_MENTIONS
+            _("These buttons belong to the person who ran the command."), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
         return False
 
@@ -51,17 +54,17 @@ class InvokerView(discord.ui.View):
 class ConfirmView(InvokerView):
     """Confirm / Cancel. After `await view.wait()`, `value` is True, False, or None on timeout."""
 
-    def __init__(self, *, author_id: int, timeout: float = 60.0, confirm_label: str = "Confirm") -> None:
+    def __init__(self, *, author_id: int, timeout: float = 60.0, confirm_label: str = N_("Confirm")) -> None:
         super().__init__(author_id=author_id, timeout=timeout)
         self.value: bool | None = None
         self.answer: discord.Interaction | None = None
-        self.confirm.label = confirm_label
+        self.confirm.label = _(confirm_label)
 
-    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger, custom_id="confirm")
+    @discord.ui.button(label=N_("Confirm"), style=discord.ButtonStyle.danger, custom_id="confirm")
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:
         await self._decide(interaction, True)
 
-    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="cancel")
+    @discord.ui.button(label=N_("Cancel"), style=discord.ButtonStyle.secondary, custom_id="cancel")
     async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]) -> None:
         await self._decide(interaction, False)
 

@@ -318,7 +318,54 @@ def _check_name(name: Any, errors: FormErrors, path: Path) -> None:
         errors.add(path, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
 
 
+# The locales Discord's clients have (docs, Reference > Locales); a localization under any other key is refused.
+LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
+
+
+def _check_locales(item: dict[str, Any], errors: FormErrors, path: Path) -> None:
+    for field in ("name_localizations", "description_localizations"):
+        for locale in item.get(field) or {}:
+            if locale not in LOCALES:
+                errors.add((*path, field, locale), "LOCALE_INVALID", f"Invalid locale: {locale}")
+
+
 def _check_localizations(item: dict[str, Any], errors: FormErrors, path: Path) -> None:
+    _check_locales(item, errors, path)
     for locale, name in (item.get("name_localizations") or {}).items():
         _check_name(name, errors, (*path, "name_localizations", locale))
     for locale, text in (item.get("description_localizations") or {}).items():
@@ -409,6 +456,9 @@ def _validate_choices(option: dict[str, Any], errors: FormErrors, path: Path) ->
         errors.max_length((*path, "choices"), 25)
     for index, choice in enumerate(choices):
         errors.check_length((*path, "choices", index, "name"), choice.get("name"), 1, 100)
+        _check_locales(choice, errors, (*path, "choices", index))
+        for locale, name in (choice.get("name_localizations") or {}).items():
+            errors.check_length((*path, "choices", index, "name_localizations", locale), name, 1, 100)
         if isinstance(choice.get("value"), str):
             errors.check_length((*path, "choices", index, "value"), choice["value"], 1, 100)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from simulators.ctrlpanel import CtrlPanelSimulator
 from simulators.pterodactyl import PterodactylSimulator
 from tests.e2e.harness import AUDIT_CHANNEL, Desk, start_desk
 
@@ -39,3 +40,17 @@ async def desk_with(
     yield start
     for generator in reversed(running):
         await generator.aclose()
+
+
+@pytest.fixture
+async def every_command(desk_with: DeskFactory, ctrlpanel: CtrlPanelSimulator) -> Desk:
+    """Pterodactyl as the default panel and CtrlPanel beside it, sign-up open: every command is registered. (The
+    mail server is a closed port: no command here gets as far as sending a code.)"""
+    return await desk_with(
+        panels={"billing": {"kind": "ctrlpanel", "url": ctrlpanel.url, "api_key": ctrlpanel.api_key}},
+        registration="open",
+        smtp_host="127.0.0.1",
+        smtp_port=9,
+        smtp_security="none",
+        smtp_from="noreply@example.com",
+    )

@@ -96,7 +96,7 @@ async def test_options_of_the_wrong_type_are_refused_with_a_sentence(
 
 async def test_bounds_discord_would_enforce_are_enforced_by_the_bot(desk: Desk) -> None:
     page_zero = leaf(desk, "user list", ("page", INTEGER, 0))
-    assert await answer_to(desk, page_zero, by=STAFF) == "`page` must be between 1 and 100000."
+    assert await answer_to(desk, page_zero, by=STAFF) == "`page` must be between 1 and 100,000."
     long_search = leaf(desk, "user list", ("search", STRING, "x" * 101))
     assert await answer_to(desk, long_search, by=STAFF) == "`search` must be between 1 and 100 characters long."
     huge = leaf(desk, "user list", ("page", INTEGER, 2**70))

@@ -8,9 +8,7 @@ import re
 
 import pytest
 
-from simulators.ctrlpanel import CtrlPanelSimulator
 from storage import AuditOutcome, LinkMethod
-from tests.e2e.conftest import DeskFactory
 from tests.e2e.harness import ADMIN, ADMIN_ROLE, AUDIT_CHANNEL, MEMBER, OTHER_MEMBER, STAFF, Desk
 
 ADMIN_ONLY = "You need an admin role to use this command"
@@ -51,20 +49,6 @@ COMMANDS = {
 }
 ROLES = {"admin": ADMIN, "staff": STAFF, "member": MEMBER}
 RANK = {"member": 0, "staff": 1, "admin": 2}
-
-
-@pytest.fixture
-async def every_command(desk_with: DeskFactory, ctrlpanel: CtrlPanelSimulator) -> Desk:
-    """Pterodactyl as the default panel and CtrlPanel beside it, sign-up open: every command is registered. (The
-    mail server is a closed port: no command here gets as far as sending a code.)"""
-    return await desk_with(
-        panels={"billing": {"kind": "ctrlpanel", "url": ctrlpanel.url, "api_key": ctrlpanel.api_key}},
-        registration="open",
-        smtp_host="127.0.0.1",
-        smtp_port=9,
-        smtp_security="none",
-        smtp_from="noreply@example.com",
-    )
 
 
 @pytest.mark.parametrize("role", list(ROLES))
