@@ -24,6 +24,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+import i18n
 from cogs.common.errors import PanelDeskTree, answer_if_forgotten
 from cogs.common.pager import OpenLists
 from cogs.common.role_sync import RoleSync, check_roles_over_rest
@@ -442,6 +443,11 @@ def log_start_up_summary(bot: PanelDesk) -> None:
     if watcher:
         on.insert(0, f"credit watcher every {settings.credit_watch_interval_seconds:g} s")
     log.info("Optional features on: %s; off: %s", ", ".join(on) or "none", ", ".join(off) or "none")
+    counts = i18n.load_catalogs()  # at start: a catalog that does not parse is a line here, not a broken reply
+    log.info(
+        "Languages: English%s",
+        "".join(f", {language} ({count} messages)" for language, count in counts.items() if count),
+    )
     if not settings.admin_role_ids:
         log.warning("ADMIN_ROLE_IDS is empty, so nobody can use the admin commands.")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -83,14 +84,52 @@ def speaking(language: str | None) -> Iterator[None]:
 
 def _(message: str, /, **values: Any) -> str:
     """`message` in the current language, its `{placeholders}` filled from `values`."""
-    translated = str(catalog(_current.get()).gettext(message))
-    return translated.format(**values) if values else translated
+    translated = _commands_named(str(catalog(_current.get()).gettext(message)))
+    return _filled(translated, message, values) if values else translated
 
 
 def n_(singular: str, plural: str, count: int, /, **values: Any) -> str:
     """As `_`, choosing the plural form the language uses for `count` (which is also `{count}`)."""
-    translated = str(catalog(_current.get()).ngettext(singular, plural, count))
-    return translated.format(count=number(count), **values)
+    translated = _commands_named(str(catalog(_current.get()).ngettext(singular, plural, count)))
+    source = singular if count == 1 else plural
+    return _filled(translated, source, {"count": number(count), **values})
+
+
+_COMMAND_SPAN = re.compile(r"`/([^`\n]+)`")
+
+
+def _commands_named(text: str) -> str:
+    """A command a sentence tells the member to type (`/notifications on`, `/link-admin set member:…`) named as
+    their Discord app lists it: the catalogs keep the English, and here each word becomes the command's (or the
+    option's) localized name, the ones the command translator gives Discord."""
+    language = _current.get()
+    if language == SOURCE or "`/" not in text:
+        return text
+    names = command_strings(language)
+
+    def local(match: re.Match[str]) -> str:
+        words = []
+        for word in match.group(1).split(" "):
+            option, colon, value = word.partition(":")
+            if colon:
+                words.append(names.get(("option name", option), option) + colon + value)
+            else:
+                words.append(names.get(("command name", word), word))
+        return "`/" + " ".join(words) + "`"
+
+    return _COMMAND_SPAN.sub(local, text)
+
+
+def _filled(translated: str, source: str, values: dict[str, Any]) -> str:
+    """A translation edited by hand may name a placeholder the code does not give (CI refuses those, a local
+    edit may not have been through CI): the member then reads the English rather than an error."""
+    try:
+        return translated.format(**values)
+    except (KeyError, IndexError, ValueError):
+        log.warning(
+            "the %s translation of %r has placeholders the code does not fill; said in English", current(), source
+        )
+        return source.format(**values)
 
 
 def localize(container: discord.ui.View | discord.ui.Modal) -> None:
@@ -145,6 +184,21 @@ def _read(language: str) -> Catalog | None:
     except OSError:
         log.debug("no catalog for %s at %s: that language falls back to English", language, path)
         return None
+    except Exception as exc:  # a catalog edited by hand may not parse: that language is English, the bot runs
+        log.error(
+            "the catalog for %s at %s cannot be read (%s): that language falls back to English", language, path, exc
+        )
+        return None
+
+
+def load_catalogs() -> dict[str, int]:
+    """Read every shipped catalog now; the number of translated messages in each (0: missing, or unreadable)."""
+    counts = {}
+    for language in SHIPPED:
+        messages = _read(language)
+        counts[language] = 0 if messages is None else sum(1 for message in messages if message.id and message.string)
+        catalog(language)
+    return counts
 
 
 @cache

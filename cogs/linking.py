@@ -33,7 +33,7 @@ from .common.codes import (
     send_code,
     sent_text,
 )
-from .common.errors import UserFacingError, report_error
+from .common.errors import UserFacingError, in_words, report_error
 from .common.forms import submitted_value
 from .common.linking import (
     create_link,
@@ -135,7 +135,7 @@ class KeyModal(ProofModal, title=N_("Link with a client API key")):
             account = await self.client.account_for_key(key)
         except (Unauthorized, PanelForbidden, NotFound) as refused:
             left = await proof_failed(bot, interaction.user.id, "client key refused")
-            raise UserFacingError(f"{refused.message} {left}") from None
+            raise UserFacingError(f"{in_words(refused)} {left}") from None
         await self.cog.finish_link(interaction, self.panel_name, self.client, account, LinkMethod.CLIENT_KEY)
 
 

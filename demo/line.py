@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
+
 from simulators.discord.models import FakeGuild
 from simulators.discord.validation import (
     BOOLEAN,
@@ -62,6 +64,13 @@ class SwitchMember:
 
 
 @dataclass(frozen=True)
+class SwitchLanguage:
+    """`language de`: the Discord locale the member's app sends from now on."""
+
+    locale: str
+
+
+@dataclass(frozen=True)
 class Press:
     label: str
 
@@ -85,7 +94,7 @@ class Word:
     word: str
 
 
-Action = SlashCommand | SwitchMember | Press | Select | Fill | Word
+Action = SlashCommand | SwitchMember | SwitchLanguage | Press | Select | Fill | Word
 WORDS = ("help", "quit", "exit", "dms")
 
 
@@ -112,6 +121,13 @@ def parse_line(text: str, commands: list[dict[str, Any]], guild: FakeGuild) -> A
         if role not in ROLE_WORDS:
             raise LineError(f"Say who is typing: as {' | '.join(ROLE_WORDS)}.")
         return SwitchMember(role)
+    if lowered in ("language", "lang"):
+        locales = {str(locale).lower(): str(locale) for locale in discord.Locale}
+        locales |= {"es": "es-ES", "pt": "pt-BR", "en": "en-US"}
+        locale = locales.get(rest.lower())
+        if locale is None:
+            raise LineError("Say which Discord language: language de (or pt-BR, es-ES, fr, pl, ru, en-US, …).")
+        return SwitchLanguage(locale)
     if lowered in ("press", "click"):
         if not rest:
             raise LineError("Say which button: press Confirm.")
@@ -132,7 +148,7 @@ def parse_line(text: str, commands: list[dict[str, Any]], guild: FakeGuild) -> A
         return Word("quit" if lowered == "exit" else lowered)
     raise LineError(
         f"{head!r} is not something the demo knows. Type a slash command (/user list), press <button>, "
-        "select <option>, fill Field=value, as admin|staff|member, help or quit."
+        "select <option>, fill Field=value, as admin|staff|member, language <locale>, help or quit."
     )
 
 

@@ -16,6 +16,7 @@ from demo.line import (
     Press,
     Select,
     SlashCommand,
+    SwitchLanguage,
     SwitchMember,
     Word,
     convert,
@@ -68,6 +69,7 @@ class DemoSession:
         lines += [
             "And the demo's own words:",
             f"  as admin|staff|member   type as another member (now: {self.who.name}, {self.who.role})",
+            "  language <locale>       the Discord language of whoever is typing (de, pt-BR, es-ES, fr, pl, ru, en-US)",
             "  press <label>           press a button of the last message that has it",
             "  select <option>         choose in the last menu shown",
             '  fill Field=value …      fill in and send the open form (quote spaces: Email="a b")',
@@ -131,6 +133,10 @@ class DemoSession:
         if isinstance(action, SwitchMember):
             self.who = self.world.member(action.role)
             self.out(f"Now typing as {self.who.name} ({self.who.role}).")
+            return Outcome()
+        if isinstance(action, SwitchLanguage):
+            self.world.guild.members[self.who.id].user.locale = action.locale
+            self.out(f"{self.who.name}'s Discord app now speaks {action.locale}: replies and DMs follow.")
             return Outcome()
         before = self._state()
         try:

@@ -232,7 +232,10 @@ class CalagopusClient(PanelClient):
         try:
             return f"{USERS}/{uuid.UUID(str(user_id).strip())}"
         except ValueError:
-            raise NotFound(f"There is no {self.display_name} user with id {user_id!r} (ids are UUIDs).") from None
+            raise NotFound(
+                N_("There is no {kind} user with id {id} (ids are UUIDs)."),
+                values={"kind": self.display_name, "id": repr(user_id)},
+            ) from None
 
     # --- reading ------------------------------------------------------------------------------------------------
 
@@ -287,7 +290,10 @@ class CalagopusClient(PanelClient):
         key = client_api_key.strip()
         problem = _key_problem(key)
         if problem:
-            raise Unauthorized(f"That does not look like a {self.display_name} API key: {problem}.")
+            raise Unauthorized(
+                N_("That does not look like a {kind} API key: {problem}."),
+                values={"kind": self.display_name, "problem": problem},
+            )
         secret = SecretStr(key)
 
         def sign(method: str, url: str, body: bytes) -> dict[str, str]:

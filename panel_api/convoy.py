@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from .base import MIN_PASSWORD_LENGTH, PanelClient, Problems, add_problem, walk_pages
 from .errors import (
     N_,
+    NO_SUCH_ID,
     Conflict,
     Forbidden,
     NotFound,
@@ -128,8 +129,11 @@ class ConvoyClient(PanelClient):
         named = [user async for user in self._filtered("name", query) if user.username.casefold() == wanted]
         if len(named) > 1:
             raise NotFound(
-                f"{len(named)} users on the {self.display_name} panel are named {query!r}; "
-                "give the account's email address or id instead."
+                N_(
+                    "{count} users on the {kind} panel are named {name}; give the account's email address or id "
+                    "instead."
+                ),
+                values={"count": len(named), "kind": self.display_name, "name": repr(query)},
             )
         return named[0] if named else None
 
@@ -143,8 +147,11 @@ class ConvoyClient(PanelClient):
 
     async def account_for_key(self, client_api_key: str) -> PanelUser:
         raise NotSupported(
-            f"{self.display_name} panels cannot tell who owns an API key, so accounts on this panel are linked "
-            "through a request that staff approve."
+            N_(
+                "{kind} panels cannot tell who owns an API key, so accounts on this panel are linked through a "
+                "request that staff approve."
+            ),
+            values={"kind": self.display_name},
         )
 
     # --- writing ------------------------------------------------------------------------------------------------
@@ -195,7 +202,7 @@ class ConvoyClient(PanelClient):
         # MySQL reads "1abc" as 1, so anything but digits could reach another user.
         text = str(user_id)
         if not (text.isascii() and text.isdigit()):
-            raise NotFound(f"There is no {self.display_name} user with id {text!r} (ids are numbers).")
+            raise NotFound(NO_SUCH_ID, values={"kind": self.display_name, "id": repr(text)})
         return f"{USERS}/{text}"
 
     # --- answers ------------------------------------------------------------------------------------------------

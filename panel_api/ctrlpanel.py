@@ -36,7 +36,17 @@ import aiohttp
 from pydantic import SecretStr
 
 from .base import MIN_PASSWORD_LENGTH, PanelClient, Problems, add_problem, walk_pages
-from .errors import N_, Conflict, Forbidden, NotFound, PanelError, PanelUnavailable, Unauthorized, ValidationFailed
+from .errors import (
+    N_,
+    NO_SUCH_ID,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PanelError,
+    PanelUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
 from .models import Capability, NewUser, PanelKind, PanelUser, UserChanges, UserPage
 from .search_cache import UserFilter, substring_narrowing
 from .transport import Response, TransportOptions
@@ -574,10 +584,13 @@ class CtrlPanelClient(PanelClient):
     def _panel_id(self, user_id: str) -> str:
         text = str(user_id).strip()
         if not (text.isascii() and text.isdigit()) or int(text) == 0:
-            raise NotFound(f"There is no {self.display_name} user with id {user_id!r} (ids are numbers).")
+            raise NotFound(NO_SUCH_ID, values={"kind": self.display_name, "id": repr(user_id)})
         panel_id = str(int(text))
         if len(panel_id) > _MAX_ID_DIGITS:
-            raise NotFound(f"{panel_id} is not a {self.display_name} user id (a number that long is a Discord id).")
+            raise NotFound(
+                N_("{id} is not a {kind} user id (a number that long is a Discord id)."),
+                values={"id": panel_id, "kind": self.display_name},
+            )
         return panel_id
 
     # --- answers ------------------------------------------------------------------------------------------------

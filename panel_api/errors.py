@@ -14,18 +14,32 @@ def N_(message: str) -> str:
     return message
 
 
+# Every client's answer to an id that cannot be one of its users' (not a number).
+NO_SUCH_ID = N_("There is no {kind} user with id {id} (ids are numbers).")
+
+
 class PanelError(Exception):
     """Base of every error a panel client raises. `str(error)` is safe to show in Discord: no URL, no key."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, status: int | None = None, values: Mapping[str, object] | None = None) -> None:
+        # A sentence that names values (an id, a panel) is given as a template and its values: `message` is the
+        # English the logs get, `template` what the bot translates before filling in the same values.
+        self.template = message
+        self.values: dict[str, object] = dict(values or {})
+        self.message = message.format(**self.values) if values else message
+        super().__init__(self.message)
         self.status = status
 
 
 class NotFound(PanelError):
-    def __init__(self, message: str = N_("No such user on the panel."), *, status: int | None = 404) -> None:
-        super().__init__(message, status=status)
+    def __init__(
+        self,
+        message: str = N_("No such user on the panel."),
+        *,
+        status: int | None = 404,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, status=status, values=values)
 
 
 class ValidationFailed(PanelError):
@@ -77,8 +91,14 @@ class UserHasServers(PanelError):
 class Unauthorized(PanelError):
     """The panel did not accept the API key (401): wrong, revoked or expired."""
 
-    def __init__(self, message: str = N_("The panel did not accept the API key."), *, status: int | None = 401) -> None:
-        super().__init__(message, status=status)
+    def __init__(
+        self,
+        message: str = N_("The panel did not accept the API key."),
+        *,
+        status: int | None = 401,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, status=status, values=values)
 
 
 class Forbidden(PanelError):
@@ -105,3 +125,6 @@ class PanelUnavailable(PanelError):
 
 class NotSupported(PanelError):
     """The configured panel has no such operation; the message names the panel and what it lacks."""
+
+    def __init__(self, message: str, *, status: int | None = None, values: Mapping[str, object] | None = None) -> None:
+        super().__init__(message, status=status, values=values)

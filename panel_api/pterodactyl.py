@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from .base import PanelClient, Problems, add_problem, walk_pages
 from .errors import (
     N_,
+    NO_SUCH_ID,
     Conflict,
     Forbidden,
     NotFound,
@@ -150,7 +151,7 @@ class PterodactylClient(PanelClient):
 
     async def get_user(self, user_id: str) -> PanelUser:
         if not str(user_id).isdigit():
-            raise NotFound(f"There is no {self.display_name} user with id {user_id!r} (ids are numbers).")
+            raise NotFound(NO_SUCH_ID, values={"kind": self.display_name, "id": repr(user_id)})
         response = await self.transport.request("GET", f"{USERS}/{user_id}", params={"include": "servers"})
         return self._user(self._expect(response, 200))
 
@@ -249,7 +250,7 @@ class PterodactylClient(PanelClient):
 
     async def delete_user(self, user_id: str) -> None:
         if not str(user_id).isdigit():
-            raise NotFound(f"There is no {self.display_name} user with id {user_id!r} (ids are numbers).")
+            raise NotFound(NO_SUCH_ID, values={"kind": self.display_name, "id": repr(user_id)})
         response = await self.transport.request("DELETE", f"{USERS}/{user_id}")
         if response.status == 404 and response.attempts > 1:
             return  # an earlier attempt deleted it and its answer was lost

@@ -50,6 +50,7 @@ from pydantic import SecretStr
 from .base import HealthReport, PanelClient, Problems, add_problem, walk_pages
 from .errors import (
     N_,
+    NO_SUCH_ID,
     Conflict,
     Forbidden,
     NotFound,
@@ -350,7 +351,9 @@ class LegacyPterodactylClient(PanelClient):
             if exc.status != 503:
                 raise
             if not await self._exists_after_refusal(user_id, exc):
-                raise NotFound(f"There is no {self.display_name} user with id {user_id}.") from None
+                raise NotFound(
+                    N_("There is no {kind} user with id {id}."), values={"kind": self.display_name, "id": user_id}
+                ) from None
             raise PanelError(
                 "The panel refused to change this user: it answered HTTP 503, its generic “unable to update a user” "
                 "error. Check the account on the panel before trying again.",
@@ -410,7 +413,7 @@ class LegacyPterodactylClient(PanelClient):
     def _user_path(self, user_id: str) -> str:
         # The panel reads a non-numeric {id} as an email; an id is always digits, so nothing else is sent here.
         if not str(user_id).isdigit():
-            raise NotFound(f"There is no {self.display_name} user with id {user_id!r} (ids are numbers).")
+            raise NotFound(NO_SUCH_ID, values={"kind": self.display_name, "id": repr(user_id)})
         return f"{USERS}/{user_id}"
 
     def _expect(self, response: Response, status: int) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from .base import PanelClient
-from .errors import NotFound
+from .errors import N_, NotFound
 
 
 class PanelRegistry(Mapping[str, PanelClient]):
@@ -37,7 +37,10 @@ class PanelRegistry(Mapping[str, PanelClient]):
         if client is None:
             known = ", ".join(self._clients)
             shown = repr(name)[:40] if isinstance(name, str) else "that"
-            raise NotFound(f"There is no panel called {shown}; configured panels: {known}.")
+            raise NotFound(
+                N_("There is no panel called {name}; configured panels: {known}."),
+                values={"name": shown, "known": known},
+            )
         return client
 
     async def close(self) -> None:

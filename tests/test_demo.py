@@ -71,6 +71,10 @@ async def test_the_tour_answers_every_registered_command(tmp_path: Path) -> None
             assert "── #general" in replies[line] and "!!" not in replies[line], (line, replies[line])
     assert "── DM to sam" in output  # the approved link request was told by DM
     assert "real-one" not in output and "panel.invalid" not in output
+    german, portuguese = output.split("language de", 1)[1].split("language pt-BR", 1)
+    assert "bob's Discord app now speaks de" in german
+    assert "/benachrichtigungen aus" in german and "messages when credits arrive" not in german  # said in German
+    assert "messages when credits arrive" not in portuguese.split("language en-US")[0]
 
 
 async def test_a_line_without_an_answer_fails_the_run(tmp_path: Path) -> None:

@@ -57,10 +57,15 @@ def refuse_invalid(problems: dict[str, list[str]]) -> None:
         raise ValidationFailed(problems, _("That input would be refused by the panel:"))
 
 
+def in_words(error: PanelError) -> str:
+    """The panel client's own sentence about `error`, in the reader's language (English when not in a catalog)."""
+    return _(error.template, **error.values)
+
+
 def describe_panel_error(error: PanelError) -> str:
     """The sentence a member reads for a panel error: what happened and what to do next."""
     if isinstance(error, ValidationFailed):
-        return _with_fields(_(error.message), error)
+        return _with_fields(in_words(error), error)
     if isinstance(error, RateLimited):
         return _(
             "The panel is busy right now (rate limited). Try again in about {seconds} s.",
@@ -69,11 +74,11 @@ def describe_panel_error(error: PanelError) -> str:
     if isinstance(error, Unauthorized | Forbidden):
         return _(
             "The panel refused the bot's request: {message} Ask an admin to check the bot's API key.",
-            message=safe(_(error.message)),
+            message=safe(in_words(error)),
         )
     if isinstance(error, PanelUnavailable | NotFound | UserHasServers | NotSupported):
-        return safe(_(error.message))
-    return _("The panel answered with an error: {message}", message=safe(_(error.message)))
+        return safe(in_words(error))
+    return _("The panel answered with an error: {message}", message=safe(in_words(error)))
 
 
 def _with_fields(lead: str, error: ValidationFailed) -> str:

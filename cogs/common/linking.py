@@ -19,7 +19,7 @@ from panel_api import Capability, PanelClient, PanelError, PanelUser, UserChange
 from storage import AccountAlreadyLinked, AuditOutcome, Link, LinkMethod, MemberAlreadyLinked, StateReading
 
 from .auditing import Change, audited, record
-from .errors import UserFacingError
+from .errors import UserFacingError, in_words
 from .text import safe
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ async def write_external_id(bot: PanelDesk, client: PanelClient, account: PanelU
         log.warning("could not write the external id of panel user %s: %s", account.id, exc.message)
         return _(
             "The member's Discord id could not be written to the account's external id: {problem}",
-            problem=exc.message,
+            problem=in_words(exc),
         )
     return None
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from demo.line import Fill, LineError, Press, Select, SlashCommand, SwitchMember, Word, parse_line
+from demo.line import Fill, LineError, Press, Select, SlashCommand, SwitchLanguage, SwitchMember, Word, parse_line
 from demo.world import DemoWorld, demo_world
 from simulators.discord.world import GUILD, MEMBERS
 
@@ -67,6 +67,10 @@ async def test_the_demo_words(world: DemoWorld) -> None:
     assert parse(world, "  # a comment") is None
     assert parse(world, "") is None
     assert parse(world, "as Member") == SwitchMember("member")
+    assert parse(world, "language pt-br") == parse(world, "lang pt") == SwitchLanguage("pt-BR")
+    assert parse(world, "language de") == SwitchLanguage("de")
+    with pytest.raises(LineError, match="language de"):
+        parse(world, "language klingon")
     assert parse(world, 'press "Ask staff"') == Press("Ask staff")
     assert parse(world, "press Ask staff") == Press("Ask staff")
     assert parse(world, "select Next page") == Select("Next page")
