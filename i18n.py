@@ -240,7 +240,11 @@ class CommandTranslator(app_commands.Translator):
         language = _BY_DISCORD.get(str(locale))
         if language is None:
             return None
-        return command_strings(language).get((PLACES[context.location], string.message))
+        strings = command_strings(language)
+        # A description kept in a constant (`describe(panel=PANEL_HELP)`) is marked with N_, without a context.
+        place = PLACES[context.location]
+        found = strings.get((place, string.message))
+        return found or (strings.get((None, string.message)) if place.endswith("description") else None)
 
 
 PLACES = {
