@@ -99,7 +99,7 @@ class PanelClient(ABC):
             self._sign,
             session=session,
             options=options or TransportOptions(rate_limit=self.default_rate_limit),
-            panel_label=f"the {self.display_name} panel",
+            panel_kind=self.display_name,
         )
         # Recent searches for `suggest_users`; replace it (e.g. with another clock) before the first suggestion.
         self.search_cache = SearchCache()

@@ -118,9 +118,13 @@ class PanelUnavailable(PanelError):
     """The panel could not be reached or answered with something that is not its documented API (5xx, HTML, timeout)."""
 
     def __init__(
-        self, message: str = N_("The panel is not reachable right now."), *, status: int | None = None
+        self,
+        message: str = N_("The panel is not reachable right now."),
+        *,
+        status: int | None = None,
+        values: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, values=values)
 
 
 class NotSupported(PanelError):

@@ -26,7 +26,7 @@ from yarl import URL
 from version import __version__
 
 from .contact import PanelContact
-from .errors import PanelUnavailable, RateLimited
+from .errors import N_, PanelUnavailable, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,27 @@ Signer = Callable[[str, str, bytes], Mapping[str, str]]
 # The transport whose requests, in the running task, are best-effort (see `Transport.best_effort`).
 _BEST_EFFORT: ContextVar[Transport | None] = ContextVar("panel_api_best_effort", default=None)
 _NOT_PARSED: Any = object()
+
+
+# What a member reads when a request fails, by what failed and whether the request was safe to repeat (a change
+# that failed may or may not have landed). {kind} is the panel's kind, "Pterodactyl".
+_FAILED = {
+    ("timed out", True): N_("The {kind} panel timed out; please try again later."),
+    ("timed out", False): N_(
+        "The {kind} panel timed out while handling a change; it may or may not have been applied, so check on the "
+        "panel before trying again."
+    ),
+    ("connection failed", True): N_("The {kind} panel connection failed ({error}); please try again later."),
+    ("connection failed", False): N_(
+        "The {kind} panel connection failed ({error}) while handling a change; it may or may not have been "
+        "applied, so check on the panel before trying again."
+    ),
+    ("answered", True): N_("The {kind} panel answered HTTP {status}; please try again later."),
+    ("answered", False): N_(
+        "The {kind} panel answered HTTP {status} while handling a change; it may or may not have been applied, so "
+        "check on the panel before trying again."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -231,7 +252,7 @@ class Transport:
         *,
         session: aiohttp.ClientSession | None = None,
         options: TransportOptions | None = None,
-        panel_label: str = "the panel",
+        panel_kind: str = "game",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.options = options or TransportOptions()
@@ -254,8 +275,9 @@ class Transport:
         # that answer, which is no earlier than the panel's first hit).
         self._panel_window_opened: float | None = None
         self._concurrency = asyncio.Semaphore(self.options.max_concurrency)
-        self._label = panel_label
-        self.contact = PanelContact(panel_label)
+        self._kind = panel_kind
+        self._label = f"the {panel_kind} panel"
+        self.contact = PanelContact(self._label)
         self.requests_sent = 0
         # Called after every request that may have changed something on the panel (the client forgets cached
         # searches then).
@@ -377,14 +399,19 @@ class Transport:
                     self.observer.retried("connection refused")
                     await self._backoff(attempt, f"connection refused ({type(exc).__name__})", method, path)
                     continue
-                raise PanelUnavailable(f"Could not connect to {self._label}.") from None
+                raise PanelUnavailable(
+                    N_("Could not connect to the {kind} panel."), values={"kind": self._kind}
+                ) from None
             except (TimeoutError, aiohttp.ClientError) as exc:
-                reason = "timed out" if isinstance(exc, TimeoutError) else f"connection failed ({type(exc).__name__})"
+                failure: Literal["timed out", "connection failed"] = (
+                    "timed out" if isinstance(exc, TimeoutError) else "connection failed"
+                )
+                reason = failure if isinstance(exc, TimeoutError) else f"{failure} ({type(exc).__name__})"
                 if idempotent and attempt <= retries:
-                    self.observer.retried("timed out" if isinstance(exc, TimeoutError) else "connection failed")
+                    self.observer.retried(failure)
                     await self._backoff(attempt, reason, method, path)
                     continue
-                raise PanelUnavailable(self._failure_text(reason, idempotent)) from None
+                raise self._failed(failure, idempotent, error=type(exc).__name__) from None
             response.attempts = attempt
             response.idempotent = idempotent
             response.read = read
@@ -414,17 +441,18 @@ class Transport:
                     # Laravel's maintenance mode (`artisan down --retry=N`) answers 503 with Retry-After: waiting
                     # that out would outlast the command, so say when it is worth trying again instead.
                     raise PanelUnavailable(
-                        f"{self._capitalised_label()} is down for maintenance or otherwise unavailable "
-                        f"(HTTP {response.status}); try again in about {_duration(hint)}.",
+                        N_(
+                            "The {kind} panel is down for maintenance or otherwise unavailable (HTTP {status}); "
+                            "try again in about {wait}."
+                        ),
                         status=response.status,
+                        values={"kind": self._kind, "status": response.status, "wait": _duration(hint)},
                     )
                 if idempotent and attempt <= retries:
                     self.observer.retried("server error")
                     await self._backoff(attempt, f"HTTP {response.status}", method, path, hint or 0.0)
                     continue
-                raise PanelUnavailable(
-                    self._failure_text(f"answered HTTP {response.status}", idempotent), status=response.status
-                )
+                raise self._failed("answered", idempotent, status=response.status)
             if signer is None:
                 self._note_rate_limit(response)
             if read and 200 <= response.status < 300 and not response.parses_as_answer():
@@ -526,17 +554,11 @@ class Transport:
         log.debug("%s %s on %s %s; retry %d in %.2f s", self._label, reason, method, path, attempt, delay)
         await asyncio.sleep(delay)
 
-    def _capitalised_label(self) -> str:
-        return self._label[:1].upper() + self._label[1:]
-
-    def _failure_text(self, reason: str, idempotent: bool) -> str:
-        label = self._capitalised_label()
-        if idempotent:
-            return f"{label} {reason}; please try again later."
-        return (
-            f"{label} {reason} while handling a change; it may or may not have been applied, "
-            "so check on the panel before trying again."
-        )
+    def _failed(
+        self, failure: str, idempotent: bool, *, status: int | None = None, error: str = ""
+    ) -> PanelUnavailable:
+        values = {"kind": self._kind, "status": status, "error": error}
+        return PanelUnavailable(_FAILED[failure, idempotent], status=status, values=values)
 
     @staticmethod
     def _retry_after(response: Response) -> float | None:
