@@ -30,9 +30,11 @@ class MailError(Exception):
     """The mail was not sent; `str()` is a sentence for staff in English (the logs, `--check`), `staff_text` the
     same in the current language (`/panel status`), `member_text` one for the member."""
 
-    def __init__(self, problem: str, /, **values: object) -> None:
-        """`problem`: the sentence (marked with `N_`), its `{placeholders}` filled from `values`."""
+    def __init__(self, problem: str, /, *, about_this_mail: bool = False, **values: object) -> None:
+        """`problem`: the sentence (marked with `N_`), its `{placeholders}` filled from `values`.
+        `about_this_mail`: the server took the login and the sender but refused this recipient or this message."""
         super().__init__(problem.format(**values))
+        self.about_this_mail = about_this_mail
         self.problem = problem.format(**values)
         self._sentence = problem
         self._values = values
@@ -93,7 +95,9 @@ class Mailer:
             try:
                 await client.send_message(message)
             except aiosmtplib.SMTPRecipientsRefused:
-                raise MailError(N_("the mail server at {where} refused the recipient"), where=self.where) from None
+                raise MailError(
+                    N_("the mail server at {where} refused the recipient"), where=self.where, about_this_mail=True
+                ) from None
             except aiosmtplib.SMTPSenderRefused as refused:
                 raise MailError(
                     N_("the mail server at {where} refused the sender SMTP_FROM ({code})"),
@@ -102,9 +106,33 @@ class Mailer:
                 ) from None
             except aiosmtplib.SMTPResponseException as refused:
                 raise MailError(
-                    N_("the mail server at {where} refused the message ({code})"), where=self.where, code=refused.code
+                    N_("the mail server at {where} refused the message ({code})"),
+                    where=self.where,
+                    code=refused.code,
+                    about_this_mail=True,
                 ) from None
         self.sent += 1
+
+    async def try_sender(self) -> None:
+        """Go as far as a mail would before naming its recipient (connect, log in, MAIL FROM, then RSET), raising
+        the `MailError` a mail would meet there: for a code that goes nowhere, so that a server that is down
+        answers the same whoever's email was typed."""
+        async with self._session() as client:
+            try:
+                await client.mail(self.sender)
+                await client.rset()
+            except aiosmtplib.SMTPSenderRefused as refused:
+                raise MailError(
+                    N_("the mail server at {where} refused the sender SMTP_FROM ({code})"),
+                    where=self.where,
+                    code=refused.code,
+                ) from None
+            except aiosmtplib.SMTPResponseException as refused:
+                raise MailError(
+                    N_("the mail server at {where} did not accept the connection ({kind})"),
+                    where=self.where,
+                    kind=type(refused).__name__,
+                ) from None
 
     async def check(self) -> str | None:
         """None when the server takes the connection and the login; otherwise what is wrong, for `--check` and

@@ -90,16 +90,23 @@ async def send_code(
     nothing. A mail server that refuses ends the code and raises a sentence for the member."""
     assert bot.mailer is not None
     issued = await bot.email_codes.issue(member.id, panel_name, purpose, subject if to else None)
-    if to is None or subject is None:
-        return
     client = bot.panels.get(panel_name)
     place = f"{panel_name} ({client.display_name})" if client else panel_name
     try:
+        if to is None or subject is None:
+            # No account has that email: nothing is sent, but the mail server is tried as far as a mail would go
+            # before its recipient, so a server that is down reads the same whichever email was typed.
+            await bot.mailer.try_sender()
+            return
         await bot.mailer.send(code_mail(member, place, purpose, issued.code, to))
     except MailError as problem:
         await bot.email_codes.withdraw(member.id, panel_name, purpose)
         bot.metrics.mail_was_sent(ok=False)
         log.warning("a %s code for member %s was not sent: %s", purpose.value, member.id, problem)
+        if problem.about_this_mail and purpose is Purpose.LINK:
+            # Refused for this address alone: saying so would tell the member that an account has it. They read
+            # what an unknown email reads; staff have the warning above and the failed-mail count.
+            return
         raise UserFacingError(problem.member_text) from None
     bot.metrics.mail_was_sent(ok=True)
     log.info("sent a %s code to the email of an account on %s for member %s", purpose.value, panel_name, member.id)

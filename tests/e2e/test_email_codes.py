@@ -167,21 +167,35 @@ async def test_several_members_asking_at_once_each_get_their_own_code(desk: Desk
         assert link is not None and link.panel_username == f"user{number}"
 
 
-async def test_a_mail_server_that_is_down_or_refuses_gives_a_clear_sentence(
+async def test_a_mail_server_that_is_down_gives_a_clear_sentence_whichever_email_was_typed(
     desk: Desk, mail: MailServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     desk.panel.add_user(username="Customer", email="customer@example.com")
-    mail.refuse_messages = True
-    refused = await ask_for_code(desk, MEMBER, "customer@example.com")
-    assert refused.content.startswith("The bot could not send mail just now, so no code was sent.")
-    assert refused.button_labels() == []
     await mail.stop()
-    down = await ask_for_code(desk, OTHER_MEMBER, "customer@example.com")
-    assert down.content.startswith("The bot could not send mail just now")
-    assert "refused the message (554)" in caplog.text and "cannot be reached" in caplog.text
+    known = await ask_for_code(desk, MEMBER, "customer@example.com")
+    unknown = await ask_for_code(desk, OTHER_MEMBER, "nobody@example.com")
+    assert known.content.startswith("The bot could not send mail just now, so no code was sent.")
+    assert unknown.content == known.content and unknown.button_labels() == known.button_labels() == []
+    assert "cannot be reached" in caplog.text
     assert SMTP_PASSWORD not in caplog.text and "customer@example.com" not in caplog.text
     status = await desk.reply("panel status")
     assert "cannot be reached" in str(status.embeds[0])
+
+
+async def test_a_mail_refused_for_one_address_reads_as_an_unknown_email(
+    desk: Desk, mail: MailServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server takes the login and the sender but refuses this message: telling the member would tell them
+    that an account has that email. They read what anyone typing an unknown email reads; staff see the warning."""
+    desk.panel.add_user(username="Customer", email="customer@example.com")
+    mail.refuse_messages = True
+    refused = await ask_for_code(desk, MEMBER, "customer@example.com")
+    unknown = await ask_for_code(desk, OTHER_MEMBER, "nobody@example.com")
+    assert refused.content == unknown.content and refused.button_labels() == ["Enter the code"]
+    assert "refused the message (554)" in caplog.text and "customer@example.com" not in caplog.text
+    assert mail.received == []
+    # Nothing is left half-done: the refused code was withdrawn, so no code of any kind links the account.
+    assert await desk.bot.links.get_for_member("main", MEMBER) is None
 
 
 async def test_link_by_code_on_ctrlpanel_without_its_discord_login(tmp_path: Path, mail: MailServer) -> None:
@@ -286,3 +300,11 @@ async def test_without_mail_a_password_change_is_refused_unless_allowed(
         assert user.password_matches(NEW_PASSWORD)
         [entry] = await desk.bot.audit.recent(action="account.password")
         assert entry.details["proof"] == "none (PASSWORD_RESET_WITHOUT_EMAIL)"
+
+
+async def test_a_refused_password_code_says_so(desk: Desk, mail: MailServer) -> None:
+    """For a member's own linked account there is nothing to discover: a refused mail is said plainly."""
+    await linked_by_code(desk, mail)
+    mail.refuse_messages = True
+    refused = await desk.reply("account password", by=MEMBER)
+    assert refused.content.startswith("The bot could not send mail just now, so no code was sent.")
