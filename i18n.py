@@ -96,6 +96,8 @@ def n_(singular: str, plural: str, count: int, /, **values: Any) -> str:
 
 
 _COMMAND_SPAN = re.compile(r"`/([^`\n]+)`")
+# A command named outside backticks (an embed's footer shows no Markdown): "/notifications off warnings".
+_BARE_COMMAND = re.compile(r"(?<![\w/`])/([a-z][\w-]*(?: [a-z][\w-]*)*)")
 
 
 def _commands_named(text: str) -> str:
@@ -103,11 +105,11 @@ def _commands_named(text: str) -> str:
     their Discord app lists it: the catalogs keep the English, and here each word becomes the command's (or the
     option's) localized name, the ones the command translator gives Discord."""
     language = _current.get()
-    if language == SOURCE or "`/" not in text:
+    if language == SOURCE or "/" not in text:
         return text
     names = command_strings(language)
 
-    def local(match: re.Match[str]) -> str:
+    def quoted(match: re.Match[str]) -> str:
         words = []
         for word in match.group(1).split(" "):
             option, colon, value = word.partition(":")
@@ -117,7 +119,18 @@ def _commands_named(text: str) -> str:
                 words.append(names.get(("command name", word), word))
         return "`/" + " ".join(words) + "`"
 
-    return _COMMAND_SPAN.sub(local, text)
+    def bare(match: re.Match[str]) -> str:
+        words = match.group(1).split(" ")
+        if ("command name", words[0]) not in names:
+            return match.group(0)
+        local: list[str] = []
+        for index, word in enumerate(words):  # the command's words, up to the first that is not one
+            if ("command name", word) not in names:
+                return "/" + " ".join(local + words[index:])
+            local.append(names[("command name", word)])
+        return "/" + " ".join(local)
+
+    return _BARE_COMMAND.sub(bare, _COMMAND_SPAN.sub(quoted, text))
 
 
 def _filled(translated: str, source: str, values: dict[str, Any]) -> str:
@@ -137,10 +150,10 @@ def localize(container: discord.ui.View | discord.ui.Modal) -> None:
     current language. Those written in the class (marked with `N_`) exist before any interaction has a language,
     so each view or modal calls this from its `__init__`, in the language of the interaction it answers."""
     if isinstance(container, discord.ui.Modal):
-        container.title = _(container.title)
+        container.title = _fits(container.title, 45)
     for item in container.walk_children():
         if isinstance(item, discord.ui.Button) and item.label:
-            item.label = _(item.label)
+            item.label = _fits(item.label, 80)
         elif isinstance(item, discord.ui.Label):
             item.text = _(item.text)
             if item.description:
@@ -155,9 +168,21 @@ def localize(container: discord.ui.View | discord.ui.Modal) -> None:
         elif isinstance(item, discord.ui.TextInput):
             # Through the component itself: discord.py 2.6 deprecated TextInput.label (for ui.Label) but sends it.
             if item._underlying.label:
-                item._underlying.label = _(item._underlying.label)
+                item._underlying.label = _fits(item._underlying.label, 45)
             if item.placeholder:
                 item.placeholder = _(item.placeholder)
+
+
+def _fits(text: str, limit: int) -> str:
+    """`text` translated, or as it was when the translation is longer than Discord takes there (it would refuse
+    the whole form); CI checks the shipped catalogs, this keeps a hand-edited one from breaking a form."""
+    translated = _(text)
+    if len(translated) <= limit:
+        return translated
+    log.warning(
+        "the %s translation of %r is longer than Discord's %d characters; said in English", current(), text, limit
+    )
+    return text
 
 
 def number(value: int | float | Decimal | str, *, places: int = 2, fixed: bool = False) -> str:

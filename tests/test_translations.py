@@ -7,6 +7,7 @@ space would make Discord refuse the whole command list. Each is a failure here, 
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import discord
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
@@ -177,3 +179,70 @@ def test_a_hand_edited_translation_with_a_wrong_placeholder_reads_as_english(own
         assert i18n._("Unlink **{name}**?", name="max") == "Unlink **max**?"
         assert i18n._("Removed {amount} credits.", amount="5") == "5 Credits entfernt."
     assert i18n.load_catalogs()["de"] == 2 and i18n.load_catalogs()["fr"] == 0
+
+
+def test_commands_in_sentences_are_named_as_the_members_app_lists_them() -> None:
+    names = i18n.command_strings("de")
+    notifications, off = names[("command name", "notifications")], names[("command name", "off")]
+    with i18n.speaking("de"):
+        footer = i18n._("Turn these warnings off with /notifications off warnings")
+        quoted = i18n._("`/notifications off kind:…` or `on` changes them; leave out `panel` for every panel.")
+        link = i18n._("Go to https://panel.example/account/api now")  # not a command: as it was
+    assert f"/{notifications} {off} warnings" in footer and "/notifications" not in footer
+    assert f"`/{notifications} {off} {names[('option name', 'kind')]}:…`" in quoted
+    assert link == "Go to https://panel.example/account/api now"
+    with i18n.speaking("en"):
+        assert i18n._("Turn these warnings off with /notifications off warnings").endswith(
+            "/notifications off warnings"
+        )
+
+
+# Discord's limits for what forms and buttons show: a modal's title and a field's label 45 characters, a
+# placeholder 100 (the strictest of each, whether a button's label or a field's).
+UI_LIMITS = {"title": 45, "label": 45, "placeholder": 100}
+
+
+def ui_texts() -> dict[str, str]:
+    """Each sentence the cogs give a form or a button as its title, label or placeholder: {msgid: keyword}."""
+    found: dict[str, str] = {}
+    for path in (ROOT / "cogs").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            keywords = node.keywords if isinstance(node, ast.Call | ast.ClassDef) else []
+            for keyword in keywords:
+                value = keyword.value
+                marked = (
+                    isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in ("_", "N_")
+                )
+                if keyword.arg in UI_LIMITS and marked and value.args and isinstance(value.args[0], ast.Constant):
+                    found[str(value.args[0].value)] = keyword.arg
+    return found
+
+
+def test_form_and_button_texts_fit_discords_limits(shipped: tuple[str, dict]) -> None:
+    language, catalog = shipped
+    texts = ui_texts()
+    assert len(texts) > 20  # the walk found the cogs' forms and buttons
+    too_long = [
+        (msgid, catalog[(None, msgid)].string)
+        for msgid, keyword in texts.items()
+        if (None, msgid) in catalog and len(catalog[(None, msgid)].string) > UI_LIMITS[keyword]
+    ]
+    assert too_long == [], f"{language}: {too_long}"
+
+
+async def test_a_form_keeps_english_where_a_hand_edited_label_is_too_long_for_discord(own_catalogs: Path) -> None:
+    write_catalog(
+        own_catalogs,
+        "de",
+        'msgid "Your code"\nmsgstr "Dein Code aus der E-Mail, die wir dir gerade eben geschickt haben"\n\n'
+        'msgid "Enter it"\nmsgstr "Eingeben"\n',
+    )
+
+    class Form(discord.ui.Modal, title="Enter it"):
+        code: discord.ui.TextInput[Form] = discord.ui.TextInput(label="Your code")
+
+    with i18n.speaking("de"):
+        form = Form()
+        i18n.localize(form)
+    assert form.title == "Eingeben"  # fits: translated
+    assert form.code.to_component_dict()["label"] == "Your code"  # 65 characters would make Discord refuse the form
