@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+KEY_HELP_ELSEWHERE = N_("your account page")
 KEY_HELP = {
     "pterodactyl": N_("Account → API Credentials"),
     "pelican": N_("your profile → API Keys"),
@@ -277,7 +278,7 @@ class Linking(commands.Cog):
                 )
             )
         if can_key:
-            where = _(KEY_HELP.get(client.kind.value, N_("your account page")))
+            where = _(KEY_HELP.get(client.kind.value, KEY_HELP_ELSEWHERE))
             lines.append(
                 _(
                     "• **Use a client API key**: create one on the panel ({where}) and paste it. The bot asks the "

@@ -437,11 +437,14 @@ class CalagopusClient(PanelClient):
         except PanelError:
             fields = {}
         if fields:
-            return Conflict("That is already taken on the panel.", fields=fields)
+            return Conflict(N_("That is already taken on the panel."), fields=fields)
         candidates = ", ".join(
             name.replace("_", " ") for name in ("username", "email", "external_id") if sent.get(name)
         )
-        return Conflict(f"The panel says one of these is already taken by another account: {candidates}.")
+        return Conflict(
+            N_("The panel says one of these is already taken by another account: {candidates}."),
+            values={"candidates": candidates},
+        )
 
     # --- answers ------------------------------------------------------------------------------------------------
 
@@ -512,7 +515,7 @@ class CalagopusClient(PanelClient):
         if status == 405:
             return PanelError("The panel does not accept this request here; is this the right panel kind?", status=405)
         if status == 409:
-            return Conflict("That is already taken on the panel.")
+            return Conflict(N_("That is already taken on the panel."))
         if body is None:
             return PanelUnavailable(f"The panel answered HTTP {status} with something that is not JSON.", status=status)
         return PanelError(f"The panel answered HTTP {status}: {first or 'no reason given'}.", status=status)

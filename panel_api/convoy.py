@@ -258,7 +258,7 @@ class ConvoyClient(PanelClient):
                 fields.setdefault(_OUR_FIELD.get(str(field), str(field)), []).extend(str(text) for text in texts)
         texts = [text for messages in fields.values() for text in messages]
         if texts and all(_TAKEN in text for text in texts):
-            return Conflict("That is already taken on the panel.", fields=fields, status=422)
+            return Conflict(N_("That is already taken on the panel."), fields=fields, status=422)
         return ValidationFailed(fields)
 
     def _page(self, body: Any) -> UserPage:

@@ -667,7 +667,7 @@ class CtrlPanelClient(PanelClient):
         if not fields:
             return ValidationFailed({"input": [self._message(body) or "The panel did not accept the input."]})
         if all("already been taken" in text for texts in fields.values() for text in texts):
-            return Conflict("That is already taken on the panel.", fields=fields, status=422)
+            return Conflict(N_("That is already taken on the panel."), fields=fields, status=422)
         return ValidationFailed(fields)
 
     def _page(self, body: Any) -> UserPage:

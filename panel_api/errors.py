@@ -51,8 +51,9 @@ class ValidationFailed(PanelError):
         message: str = N_("The panel did not accept that:"),
         *,
         status: int | None = 422,
+        values: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, values=values)
         self.fields: dict[str, list[str]] = {name: list(msgs) for name, msgs in fields.items()}
 
     def __str__(self) -> str:
@@ -74,8 +75,9 @@ class Conflict(ValidationFailed):
         *,
         fields: Mapping[str, list[str]] | None = None,
         status: int | None = 409,
+        values: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(fields or {}, message, status=status)
+        super().__init__(fields or {}, message, status=status, values=values)
 
 
 class UserHasServers(PanelError):

@@ -310,7 +310,7 @@ class PterodactylClient(PanelClient):
                 return UserHasServers()
             if "your own user account" in detail:
                 return PanelError("The panel will not delete the account that owns the bot's API key.", status=400)
-            return Conflict(detail or "The panel refused to do that to this account.", status=400)
+            return Conflict(detail or N_("The panel refused to do that to this account."), status=400)
         if "TwoFactorAuthRequiredException" in codes:
             return Forbidden("The panel requires two-factor authentication on the API key's account.", status=400)
         return PanelError(f"The panel could not read our request: {detail or 'HTTP 400'}", status=400)
@@ -326,7 +326,7 @@ class PterodactylClient(PanelClient):
             # The username rule's message carries a line break and 16 spaces from the panel's PHP source.
             fields.setdefault(field, []).append(re.sub(r"\s+", " ", str(entry.get("detail", ""))).strip())
         if rules == {"unique"}:
-            return Conflict("That is already taken on the panel.", fields=fields, status=422)
+            return Conflict(N_("That is already taken on the panel."), fields=fields, status=422)
         return ValidationFailed(fields)
 
     def _page(self, body: Any) -> UserPage:

@@ -478,7 +478,7 @@ class LegacyPterodactylClient(PanelClient):
                 return UserHasServers(status=422)
             return PanelError(message or "The panel refused the request.", status=422)
         if all(text.endswith("has already been taken.") for texts in fields.values() for text in texts):
-            return Conflict("That is already taken on the panel.", fields=fields, status=422)
+            return Conflict(N_("That is already taken on the panel."), fields=fields, status=422)
         return ValidationFailed(fields)
 
     def _page(self, body: Any, requested: int) -> UserPage:

@@ -46,6 +46,9 @@ _KINDS = {
 }
 
 
+_ANY_KIND = N_("value")
+
+
 class UserFacingError(app_commands.AppCommandError):
     """Raised by cogs to stop a command with a message for the member (bad input, nothing to do)."""
 
@@ -101,7 +104,7 @@ def reply_for(error: BaseException) -> tuple[str, str | None]:
         return _(
             "{value} is not a valid {kind} here.",
             value=safe(original.value),
-            kind=_(_KINDS.get(original.type, N_("value"))),
+            kind=_(_KINDS.get(original.type, _ANY_KIND)),
         ), None
     reference = secrets.token_hex(4)
     return _(

@@ -40,6 +40,7 @@ _TYPE_WORDS = {
     AppCommandOptionType.mentionable: N_("a member or role"),
     AppCommandOptionType.attachment: N_("a file"),
 }
+_OTHER_KIND = N_("something else")
 RETRY = N_("Run the command again from Discord's command list.")
 
 AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
@@ -55,7 +56,7 @@ def _problem(sentence: str, **values: object) -> OptionProblem:
 
 
 def _type_words(kind: AppCommandOptionType) -> str:
-    return _(_TYPE_WORDS.get(kind, N_("something else")))
+    return _(_TYPE_WORDS.get(kind, _OTHER_KIND))
 
 
 def check_command_data(
@@ -67,19 +68,19 @@ def check_command_data(
     yet: Discord's app checks those when the command is sent.
     """
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-        raise _problem("That command arrived in a form Discord never sends.")
+        raise _problem(N_("That command arrived in a form Discord never sends."))
     command = _top_level(tree, data["name"], guild_id)
     path = [data["name"]]
     options = data.get("options", [])
     while isinstance(command, app_commands.Group):
         if not isinstance(options, list) or len(options) != 1 or not isinstance(options[0], dict):
-            raise _problem("{command} arrived without a subcommand.", command="/" + " ".join(path))
+            raise _problem(N_("{command} arrived without a subcommand."), command="/" + " ".join(path))
         name = options[0].get("name")
         child = command.get_command(name) if isinstance(name, str) else None
         kind = AppCommandOptionType.subcommand_group if isinstance(child, app_commands.Group) else None
         expected = (kind or AppCommandOptionType.subcommand).value
         if child is None or options[0].get("type") != expected:
-            raise _problem("{command} has no subcommand {name}.", command="/" + " ".join(path), name=repr(name))
+            raise _problem(N_("{command} has no subcommand {name}."), command="/" + " ".join(path), name=repr(name))
         command, path, options = child, [*path, name], options[0].get("options", [])
     _check_options(command, "/" + " ".join(path), options, autocomplete=autocomplete)
     resolved = data.get("resolved", {})
@@ -87,7 +88,7 @@ def check_command_data(
         isinstance(entries, dict) and all(isinstance(entry, dict) for entry in entries.values())
         for entries in resolved.values()
     ):
-        raise _problem("That command arrived with members or channels in a form Discord never sends.")
+        raise _problem(N_("That command arrived with members or channels in a form Discord never sends."))
 
 
 def _top_level(tree: app_commands.CommandTree[Any], name: str, guild_id: int | None) -> AnyCommand:
@@ -110,42 +111,44 @@ def _check_options(
     command: app_commands.Command[Any, ..., Any], where: str, options: object, *, autocomplete: bool
 ) -> None:
     if not isinstance(options, list):
-        raise _problem("{command} arrived with its options in a form Discord never sends.", command=where)
+        raise _problem(N_("{command} arrived with its options in a form Discord never sends."), command=where)
     parameters = {parameter.display_name: parameter for parameter in command.parameters}
     seen: set[str] = set()
     focused = 0
     for option in options:
         if not isinstance(option, dict) or not isinstance(option.get("name"), str):
-            raise _problem("{command} arrived with an option in a form Discord never sends.", command=where)
+            raise _problem(N_("{command} arrived with an option in a form Discord never sends."), command=where)
         name = option["name"]
         parameter = parameters.get(name)
         if parameter is None:
-            raise _problem("`{name}` is not an option of {command}.", name=_shown(name), command=where)
+            raise _problem(N_("`{name}` is not an option of {command}."), name=_shown(name), command=where)
         if name in seen:
-            raise _problem("`{name}` was given twice.", name=name)
+            raise _problem(N_("`{name}` was given twice."), name=name)
         seen.add(name)
         if option.get("type") != parameter.type.value:
-            raise _problem("`{name}` should be {kind}.", name=name, kind=_type_words(parameter.type))
+            raise _problem(N_("`{name}` should be {kind}."), name=name, kind=_type_words(parameter.type))
         if option.get("focused"):
             focused += 1
             if not autocomplete or not parameter.autocomplete:
-                raise _problem("`{name}` has no suggestions to offer.", name=name)
+                raise _problem(N_("`{name}` has no suggestions to offer."), name=name)
             if not isinstance(option.get("value"), str | int | float) or isinstance(option.get("value"), bool):
-                raise _problem("`{name}` arrived as something that cannot be typed.", name=name)
+                raise _problem(N_("`{name}` arrived as something that cannot be typed."), name=name)
             continue
         _check_value(parameter, option.get("value"), autocomplete=autocomplete)
     if autocomplete:
         if focused != 1:
-            raise _problem("Suggestions need exactly one option being typed.")
+            raise _problem(N_("Suggestions need exactly one option being typed."))
         return
     missing = [name for name, parameter in parameters.items() if parameter.required and name not in seen]
     if missing:
-        raise _problem("{command} needs {options}.", command=where, options=", ".join(f"`{name}`" for name in missing))
+        raise _problem(
+            N_("{command} needs {options}."), command=where, options=", ".join(f"`{name}`" for name in missing)
+        )
 
 
 def _check_value(parameter: app_commands.Parameter, value: object, *, autocomplete: bool) -> None:
     name, kind = parameter.display_name, parameter.type
-    wrong = _problem("`{name}` should be {kind}.", name=name, kind=_type_words(kind))
+    wrong = _problem(N_("`{name}` should be {kind}."), name=name, kind=_type_words(kind))
     if kind is AppCommandOptionType.string:
         if not isinstance(value, str):
             raise wrong
@@ -170,7 +173,7 @@ def _check_value(parameter: app_commands.Parameter, value: object, *, autocomple
             raise wrong
     choices = [choice.value for choice in parameter.choices]
     if choices and value not in choices and not autocomplete:
-        raise _problem("`{name}` must be one of: {choices}.", name=name, choices=", ".join(str(c) for c in choices))
+        raise _problem(N_("`{name}` must be one of: {choices}."), name=name, choices=", ".join(str(c) for c in choices))
 
 
 def _check_bounds(name: str, measured: float, parameter: app_commands.Parameter, *, length: bool = False) -> None:

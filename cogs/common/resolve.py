@@ -36,19 +36,17 @@ def panel_for(interaction: discord.Interaction[PanelDesk], panel: str | None) ->
     return client.name, client
 
 
+# English in the logs and the audit trail; the reply translates it (errors.describe_panel_error).
+_NO_SUCH_USER = N_("No user on the {panel} panel has the id, email, username or external id {reference}.")
+
+
 async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, reference: str) -> PanelUser:
     text = reference.strip()
     if not text:
         raise UserFacingError(_("Say which user: an id, email, username, external id or a linked @member."))
     member = _MENTION.match(text) or _SNOWFLAKE.match(text)
     if member and int(member.group(1) if member.re is _MENTION else member.group(0)) > MAX_SNOWFLAKE:
-        raise NotFound(
-            _(
-                "No user on the {panel} panel has the id, email, username or external id {reference}.",
-                panel=panel_name,
-                reference=repr(text),
-            )
-        )
+        raise NotFound(_NO_SUCH_USER, values={"panel": panel_name, "reference": repr(text)})
     if member:
         discord_id = int(member.group(1) if member.re is _MENTION else member.group(0))
         link = await bot.links.get_for_member(panel_name, discord_id)
@@ -68,13 +66,7 @@ async def resolve_user(bot: PanelDesk, panel_name: str, client: PanelClient, ref
             pass  # a username can be all digits too
     user = await client.find_user(text)
     if user is None:
-        raise NotFound(
-            _(
-                "No user on the {panel} panel has the id, email, username or external id {reference}.",
-                panel=panel_name,
-                reference=repr(text),
-            )
-        )
+        raise NotFound(_NO_SUCH_USER, values={"panel": panel_name, "reference": repr(text)})
     return user
 
 
