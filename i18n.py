@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -200,7 +201,6 @@ def _babel_locale(language: str) -> str:
     return "en_US" if language == SOURCE else language
 
 
-@cache
 def _read(language: str) -> Catalog | None:
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     try:
@@ -216,40 +216,45 @@ def _read(language: str) -> Catalog | None:
         return None
 
 
-def load_catalogs() -> dict[str, int]:
-    """Read every shipped catalog now; the number of translated messages in each (0: missing, or unreadable)."""
-    counts = {}
-    for language in SHIPPED:
-        messages = _read(language)
-        counts[language] = 0 if messages is None else sum(1 for message in messages if message.id and message.string)
-        catalog(language)
-    return counts
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    translations: NullTranslations
+    commands: dict[tuple[str | None, str], str]
+    count: int  # translated messages
 
 
 @cache
-def command_strings(language: str) -> dict[tuple[str | None, str], str]:
-    """The catalog's translations by (context, msgid), for the command translator: a name translated as itself
-    ("link" is "link" in German too) is still a localization Discord should get."""
+def _loaded(language: str) -> _Loaded:
+    """A catalog read once and compiled; the parsed `.po` itself is let go (it would hold a few MB per language)."""
     messages = _read(language) if language in SHIPPED else None
     if messages is None:
-        return {}
-    return {
+        return _Loaded(NullTranslations(), {}, 0)
+    compiled = io.BytesIO()
+    write_mo(compiled, messages, use_fuzzy=False)
+    compiled.seek(0)
+    commands = {
         (message.context, message.id): message.string
         for message in messages
         if isinstance(message.id, str) and isinstance(message.string, str) and message.string and not message.fuzzy
     }
+    count = sum(1 for message in messages if message.id and message.string)
+    return _Loaded(Translations(compiled, domain=DOMAIN), commands, count)
 
 
-@cache
+def load_catalogs() -> dict[str, int]:
+    """Read every shipped catalog now; the number of translated messages in each (0: missing, or unreadable)."""
+    return {language: _loaded(language).count for language in SHIPPED}
+
+
+def command_strings(language: str) -> dict[tuple[str | None, str], str]:
+    """The catalog's translations by (context, msgid), for the command translator: a name translated as itself
+    ("link" is "link" in German too) is still a localization Discord should get."""
+    return _loaded(language).commands
+
+
 def catalog(language: str) -> NullTranslations:
     """The catalog of `language` (English: none), read from its `.po` file once."""
-    messages = _read(language) if language in SHIPPED else None
-    if messages is None:
-        return NullTranslations()
-    compiled = io.BytesIO()
-    write_mo(compiled, messages, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    return _loaded(language).translations
 
 
 class CommandTranslator(app_commands.Translator):

@@ -151,11 +151,9 @@ def test_numbers_are_written_as_each_language_writes_them() -> None:
 def own_catalogs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Catalogs of the test's own writing in place of the shipped ones."""
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    for cached in (i18n._read, i18n.catalog, i18n.command_strings):
-        cached.cache_clear()
+    i18n._loaded.cache_clear()
     yield tmp_path
-    for cached in (i18n._read, i18n.catalog, i18n.command_strings):
-        cached.cache_clear()
+    i18n._loaded.cache_clear()
 
 
 def write_catalog(root: Path, language: str, entries: str) -> None:
