@@ -99,11 +99,7 @@ class Mailer:
                     N_("the mail server at {where} refused the recipient"), where=self.where, about_this_mail=True
                 ) from None
             except aiosmtplib.SMTPSenderRefused as refused:
-                raise MailError(
-                    N_("the mail server at {where} refused the sender SMTP_FROM ({code})"),
-                    where=self.where,
-                    code=refused.code,
-                ) from None
+                raise self._sender_refused(refused) from None
             except aiosmtplib.SMTPResponseException as refused:
                 raise MailError(
                     N_("the mail server at {where} refused the message ({code})"),
@@ -122,17 +118,18 @@ class Mailer:
                 await client.mail(self.sender)
                 await client.rset()
             except aiosmtplib.SMTPSenderRefused as refused:
-                raise MailError(
-                    N_("the mail server at {where} refused the sender SMTP_FROM ({code})"),
-                    where=self.where,
-                    code=refused.code,
-                ) from None
+                raise self._sender_refused(refused) from None
             except aiosmtplib.SMTPResponseException as refused:
                 raise MailError(
                     N_("the mail server at {where} did not accept the connection ({kind})"),
                     where=self.where,
                     kind=type(refused).__name__,
                 ) from None
+
+    def _sender_refused(self, refused: aiosmtplib.SMTPSenderRefused) -> MailError:
+        return MailError(
+            N_("the mail server at {where} refused the sender SMTP_FROM ({code})"), where=self.where, code=refused.code
+        )
 
     async def check(self) -> str | None:
         """None when the server takes the connection and the login; otherwise what is wrong, for `--check` and
