@@ -96,6 +96,28 @@ def n_(singular: str, plural: str, count: int, /, **values: Any) -> str:
     return _filled(translated, source, {"count": number(count), **values})
 
 
+class Sentence:
+    """A sentence kept to be said later (a mail server's refusal, why a role cannot be given): `str()` says it in
+    whichever language is current then, `english` is what the logs and `--check` get."""
+
+    __slots__ = ("template", "values")
+
+    def __init__(self, template: str, /, **values: object) -> None:
+        """`template`: marked with `N_`, its `{placeholders}` filled from `values`."""
+        self.template = template
+        self.values = values
+
+    def __str__(self) -> str:
+        return _(self.template, **self.values)
+
+    def __repr__(self) -> str:
+        return f"Sentence({self.english!r})"
+
+    @property
+    def english(self) -> str:
+        return self.template.format(**self.values)
+
+
 _COMMAND_SPAN = re.compile(r"`/([^`\n]+)`")
 # A command named outside backticks (an embed's footer shows no Markdown): "/notifications off warnings".
 _BARE_COMMAND = re.compile(r"(?<![\w/`])/([a-z][\w-]*(?: [a-z][\w-]*)*)")
@@ -147,7 +169,7 @@ def _filled(translated: str, source: str, values: dict[str, Any]) -> str:
 
 
 def localize(container: discord.ui.View | discord.ui.Modal) -> None:
-    """Say a view's or a modal's own words (button labels, placeholders, field labels, a modal's title) in the
+    """Say a view's or a modal's own words (button labels, field labels and placeholders, a modal's title) in the
     current language. Those written in the class (marked with `N_`) exist before any interaction has a language,
     so each view or modal calls this from its `__init__`, in the language of the interaction it answers."""
     if isinstance(container, discord.ui.Modal):
@@ -155,17 +177,6 @@ def localize(container: discord.ui.View | discord.ui.Modal) -> None:
     for item in container.walk_children():
         if isinstance(item, discord.ui.Button) and item.label:
             item.label = _fits(item.label, 80)
-        elif isinstance(item, discord.ui.Label):
-            item.text = _(item.text)
-            if item.description:
-                item.description = _(item.description)
-        elif isinstance(item, discord.ui.Select):
-            if item.placeholder:
-                item.placeholder = _(item.placeholder)
-            for option in item.options:
-                option.label = _(option.label)
-                if option.description:
-                    option.description = _(option.description)
         elif isinstance(item, discord.ui.TextInput):
             # Through the component itself: discord.py 2.6 deprecated TextInput.label (for ui.Label) but sends it.
             if item._underlying.label:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import aiosmtplib
 
-from i18n import N_, _
+from i18n import N_, Sentence, _
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -33,15 +33,13 @@ class MailError(Exception):
     def __init__(self, problem: str, /, *, about_this_mail: bool = False, **values: object) -> None:
         """`problem`: the sentence (marked with `N_`), its `{placeholders}` filled from `values`.
         `about_this_mail`: the server took the login and the sender but refused this recipient or this message."""
-        super().__init__(problem.format(**values))
+        self.sentence = Sentence(problem, **values)
+        super().__init__(self.sentence.english)
         self.about_this_mail = about_this_mail
-        self.problem = problem.format(**values)
-        self._sentence = problem
-        self._values = values
 
     @property
     def staff_text(self) -> str:
-        return _(self._sentence, **self._values)
+        return str(self.sentence)
 
     @property
     def member_text(self) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from i18n import N_, SOURCE, _, number, speaking
+from i18n import N_, SOURCE, Sentence, _, number, speaking
 from panel_api import Capability, PanelError, PanelUser
 from settings import RoleRule
 from storage import AuditOutcome, Link
@@ -36,26 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Problem:
-    """Why the bot cannot give or take a managed role, with the fix. Said when it is read, in the language of whoever
-    reads it (`str()`: /roles, /panel status); `english` for the log and `--check`."""
-
-    __slots__ = ("_sentence", "_values")
-
-    def __init__(self, sentence: str, /, **values: object) -> None:
-        """`sentence`: marked with `N_`, its `{placeholders}` filled from `values`."""
-        self._sentence = sentence
-        self._values = values
-
-    def __str__(self) -> str:
-        return _(self._sentence, **self._values)
-
-    def __repr__(self) -> str:
-        return f"Problem({self.english!r})"
-
-    @property
-    def english(self) -> str:
-        return self._sentence.format(**self._values)
+# Why the bot cannot give or take a managed role, with the fix: said in the reader's language (/roles, /panel status),
+# in English in the log and `--check`.
+Problem = Sentence
 
 
 @dataclass(frozen=True, slots=True)
